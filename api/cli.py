@@ -15,8 +15,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-solve_app = typer.Typer(help="Solve an optimisation problem on a district folder.", no_args_is_help=True)
-check_app = typer.Typer(help="Check a result folder rule by rule, solver-independently.", no_args_is_help=True)
+solve_app = typer.Typer(
+    help="Solve an optimisation problem on a district folder.", no_args_is_help=True
+)
+check_app = typer.Typer(
+    help="Check a result folder rule by rule, solver-independently.", no_args_is_help=True
+)
 bench_app = typer.Typer(help="Run benchmarks and print tables.", no_args_is_help=True)
 app.add_typer(solve_app, name="solve")
 app.add_typer(check_app, name="check")

@@ -36,7 +36,9 @@ class ValidationFailed(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) in district input:\n" + "\n".join(map(str, errors)))
+        super().__init__(
+            f"{len(errors)} error(s) in district input:\n" + "\n".join(map(str, errors))
+        )
 
 
 class InfeasiblePlan(Exception):

@@ -58,6 +58,29 @@ _DEFAULT_THRESHOLDS: dict[str, dict[str, float]] = {
 }
 
 
+def _level_caps() -> dict[Level, int]:
+    return {"primary": 45, "junior": 50}
+
+
+def _cv_limits() -> dict[Level, float]:
+    return {"primary": 0.50, "junior": 0.45}
+
+
+def _thresholds() -> dict[Level, dict[str, float]]:
+    return {
+        "primary": dict(_DEFAULT_THRESHOLDS["primary"]),
+        "junior": dict(_DEFAULT_THRESHOLDS["junior"]),
+    }
+
+
+def _age_caps() -> dict[Gender, int]:
+    return {"M": 55, "F": 50}
+
+
+def _retirement_ages() -> dict[Gender, int]:
+    return {"M": 60, "F": 55}
+
+
 class Policy(BaseModel):
     """Policy numbers of one district (all *(local)* values are overridable).
 
@@ -68,17 +91,21 @@ class Policy(BaseModel):
 
     # -- class size (班额) -------------------------------------------------------------
     class_size_cap: dict[Level, int] = Field(
-        default_factory=lambda: {"primary": 45, "junior": 50},
+        default_factory=_level_caps,
         description="Class-size cap per level (班额上限); seats = classrooms × cap.",
     )
     large_class_min: int = Field(56, description="Smallest class counted as 大班额 (56–65).")
     super_large_class_min: int = Field(66, description="Smallest class counted as 超大班额 (≥66).")
-    large_class_share_max: float = Field(0.05, description="National target: 大班额 ≤ 5 % of classes.")
+    large_class_share_max: float = Field(
+        0.05, description="National target: 大班额 ≤ 5 % of classes."
+    )
     super_large_class_share_max: float = Field(
         0.02, description="National target: 超大班额 ≤ 2 % of classes."
     )
     # -- school size ---------------------------------------------------------------------
-    school_size_max: int = Field(2000, description="Largest school (pupils) for a single-level school.")
+    school_size_max: int = Field(
+        2000, description="Largest school (pupils) for a single-level school."
+    )
     school_size_max_nine_year: int = Field(
         2500, description="Largest nine-year (九年一贯制) school, in pupils."
     )
@@ -89,37 +116,50 @@ class Policy(BaseModel):
     )
     # -- balance (优质均衡, 2017) -----------------------------------------------------------
     cv_limit: dict[Level, float] = Field(
-        default_factory=lambda: {"primary": 0.50, "junior": 0.45},
+        default_factory=_cv_limits,
         description="Largest enrolment-weighted coefficient of variation (差异系数) per indicator.",
     )
     balance_thresholds: dict[Level, dict[str, float]] = Field(
-        default_factory=lambda: {k: dict(v) for k, v in _DEFAULT_THRESHOLDS.items()},  # type: ignore[misc]
+        default_factory=_thresholds,
         description="Per-school threshold of each of the 7 indicators, per level.",
     )
-    balance_min_indicators_met: int = Field(6, description="A school must meet at least this many of 7.")
-    balance_min_pupils: int = Field(50, description="Schools under this enrolment are left out of CVs.")
+    balance_min_indicators_met: int = Field(
+        6, description="A school must meet at least this many of 7."
+    )
+    balance_min_pupils: int = Field(
+        50, description="Schools under this enrolment are left out of CVs."
+    )
     pe_arts_subjects: tuple[str, ...] = Field(
         ("pe", "music", "art"), description="Subjects counted as PE and arts (体育, 音乐, 美术)."
     )
     # -- teacher rotation (交流轮岗) -------------------------------------------------------
-    rotation_min_years: int = Field(6, description="Years at one school before a teacher is eligible.")
-    rotation_share: float = Field(0.10, description="Share of eligible teachers rotated each year (ρ).")
-    rotation_share_per_school: bool = Field(
-        False, description="Also require each sending (urban or strong) school to send ≥ ρ of its eligible."
+    rotation_min_years: int = Field(
+        6, description="Years at one school before a teacher is eligible."
     )
-    backbone_share: float = Field(0.20, description="Share of backbone teachers (骨干教师) required.")
+    rotation_share: float = Field(
+        0.10, description="Share of eligible teachers rotated each year (ρ)."
+    )
+    rotation_share_per_school: bool = Field(
+        False,
+        description="Also require each sending (urban or strong) school to send ≥ ρ of its eligible.",
+    )
+    backbone_share: float = Field(
+        0.20, description="Share of backbone teachers (骨干教师) required."
+    )
     backbone_denominator: Literal["rotated", "eligible"] = Field(
-        "rotated", description="Whether the backbone share counts against those rotated or eligible."
+        "rotated",
+        description="Whether the backbone share counts against those rotated or eligible.",
     )
     backbone_min_level: BackboneLevel = Field(
         "county", description="Lowest backbone title that counts (county-level or above)."
     )
     age_cap: dict[Gender, int] = Field(
-        default_factory=lambda: {"M": 55, "F": 50},
+        default_factory=_age_caps,
         description="Teachers at or above this age are not eligible (by gender).",
     )
     retirement_age: dict[Gender, int] = Field(
-        default_factory=lambda: {"M": 60, "F": 55}, description="Statutory retirement age by gender."
+        default_factory=_retirement_ages,
+        description="Statutory retirement age by gender.",
     )
     retirement_buffer_years: int = Field(
         5, description="Eligible only with more than this many years to retirement."
@@ -128,8 +168,12 @@ class Policy(BaseModel):
         6, description="Not eligible if rotated within the last K years."
     )
     max_deferral_years: int = Field(3, description="Longest deferral for leads, in years.")
-    max_leave_share: float = Field(0.15, description="At most this share of a school's staff leaves.")
-    max_arrive_share: float = Field(0.15, description="At most this share of a school's staff arrives.")
+    max_leave_share: float = Field(
+        0.15, description="At most this share of a school's staff leaves."
+    )
+    max_arrive_share: float = Field(
+        0.15, description="At most this share of a school's staff arrives."
+    )
     max_commute_m: float = Field(30_000.0, description="Longest home-to-school distance, metres.")
     weekly_lessons_per_teacher: float = Field(
         14.0, description="Lessons a full-time teacher gives per week, for subject needs."
@@ -143,7 +187,8 @@ class Policy(BaseModel):
         description="Compulsory-age pupils per new dwelling, by dwelling type.",
     )
     birth_to_entry_ratio: float = Field(
-        1.0, description="Default grade-1 entrants per birth six years earlier, when no history fits."
+        1.0,
+        description="Default grade-1 entrants per birth six years earlier, when no history fits.",
     )
 
     # ------------------------------------------------------------------------------------
@@ -183,7 +228,9 @@ class Policy(BaseModel):
 
     def school_size_limit(self, school_level: str) -> int:
         """Largest pupils for a school of ``school_level`` (``nine_year`` gets the larger limit)."""
-        return self.school_size_max_nine_year if school_level == "nine_year" else self.school_size_max
+        return (
+            self.school_size_max_nine_year if school_level == "nine_year" else self.school_size_max
+        )
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
