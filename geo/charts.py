@@ -1,0 +1,59 @@
+"""Charts that are not maps: per-school forecast charts (pupils versus seats over the years)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from planner.forecast import Forecast
+    from planner.model import District
+
+
+def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
+    """One PNG per school and level: forecast pupils (mid, with the low–high band) against seats.
+
+    Files are ``out/<school_id>_<level>.png``; schools of a level that have no pupils in the
+    forecast get no chart.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from planner.forecast import school_forecast
+    from planner.policy import LEVELS
+
+    out.mkdir(parents=True, exist_ok=True)
+    per_variant = {
+        v: school_forecast(district, fc, v).groupby(["school_pos", "level", "year"])["pupils"].sum()
+        for v in ("low", "mid", "high")
+    }
+    written: list[Path] = []
+    ids = district.schools["school_id"].astype(str).tolist()
+    names = district.schools["name"].astype(str).tolist()
+    for level in LEVELS:
+        seats = district.seats(level)
+        mid = per_variant["mid"]
+        schools = sorted({int(s) for s, lv, _ in mid.index if lv == level})
+        for s in schools:
+            years = sorted(y for (ss, lv, y) in mid.index if ss == s and lv == level)
+            m = np.array([mid[(s, level, y)] for y in years])
+            lo = np.array([per_variant["low"].get((s, level, y), np.nan) for y in years])
+            hi = np.array([per_variant["high"].get((s, level, y), np.nan) for y in years])
+            fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
+            ax.fill_between(years, lo, hi, color="tab:blue", alpha=0.2, label="low–high")
+            ax.plot(years, m, color="tab:blue", marker="o", label="forecast (mid)")
+            ax.axhline(seats[s], color="tab:red", ls="--", label=f"seats {seats[s]}")
+            ax.set_title(f"{ids[s]} {names[s]} — {level}", fontsize=9)
+            ax.set_xlabel("year")
+            ax.set_ylabel("pupils")
+            ax.legend(fontsize=7, loc="best")
+            fig.tight_layout()
+            p = out / f"{ids[s]}_{level}.png"
+            fig.savefig(p)
+            plt.close(fig)
+            written.append(p)
+    return written
