@@ -682,12 +682,13 @@ def check_multiyear(district: District, out: Path) -> MultiYearCheck:
             forced = 0.0
             serve = district.serves(level)
             for r in sub.itertuples(index=False):
-                s = sidx.get(str(r.school_id))
-                if s is None or not serve[s] or status[s] == "closed":
+                s_opt = sidx.get(str(r.school_id))
+                if s_opt is None or not serve[s_opt] or status[s_opt] == "closed":
                     v.append(
                         f"{yy} {level}: unit {r.unit_id} at {r.school_id}, which cannot teach {level}"
                     )
                     continue
+                s = s_opt
                 if status[s] == "candidate" and opened_year.get(str(r.school_id), 10**9) > yy:
                     v.append(f"{yy} {level}: unit {r.unit_id} at {r.school_id} before it opens")
                 d_u = float(demand[level][uidx[str(r.unit_id)], t])
@@ -713,8 +714,9 @@ def check_multiyear(district: District, out: Path) -> MultiYearCheck:
                     f"{settings.max_moved_share:.0%} of {total:.1f}"
                 )
         size: dict[str, float] = {}
-        for (s_id, level), pupils in load.items():
+        for (s_id, lvl_name), pupils in load.items():
             s = sidx[s_id]
+            level = cast(Level, lvl_name)
             is_open_new = status[s] == "candidate"
             base = float(district.seats(cast(Level, level))[s])
             added = sum(n for y0, n in rooms_added.get((s_id, level), []) if y0 <= yy)
