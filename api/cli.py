@@ -29,6 +29,8 @@ app.add_typer(bench_app, name="bench")
 #: Modules that add commands, in help order.
 AREAS: tuple[str, ...] = (
     "api.cli_district",
+    "api.cli_generate",
+    "api.cli_metrics",
     "api.cli_catchment",
     "api.cli_layout",
     "api.cli_rotation",
