@@ -52,3 +52,7 @@ for _name in AREAS:
 def main() -> None:
     """Entry point of the ``schoolplan`` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

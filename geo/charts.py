@@ -34,6 +34,8 @@ def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
     written: list[Path] = []
     ids = district.schools["school_id"].astype(str).tolist()
     names = district.schools["name"].astype(str).tolist()
+    # One figure reused for every school: creating a figure costs more than drawing on it.
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
     for level in LEVELS:
         seats = district.seats(level)
         mid = per_variant["mid"]
@@ -43,10 +45,16 @@ def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
             m = np.array([mid[(s, level, y)] for y in years])
             lo = np.array([per_variant["low"].get((s, level, y), np.nan) for y in years])
             hi = np.array([per_variant["high"].get((s, level, y), np.nan) for y in years])
-            fig, ax = plt.subplots(figsize=(5, 3), dpi=90)
+            ax.clear()
             ax.fill_between(years, lo, hi, color="tab:blue", alpha=0.2, label="low–high")
             ax.plot(years, m, color="tab:blue", marker="o", label="forecast (mid)")
             ax.axhline(seats[s], color="tab:red", ls="--", label=f"seats {seats[s]}")
+            ax.set_xticks(years)
+            ax.set_xticklabels([str(y) for y in years])
+            ax.set_ylim(bottom=0, top=max(float(np.nanmax(hi)), float(seats[s])) * 1.15)
+            over = m > seats[s]
+            if over.any():
+                ax.fill_between(years, seats[s], m, where=over, color="tab:red", alpha=0.15, label="shortfall")
             ax.set_title(f"{ids[s]} {names[s]} — {level}", fontsize=9)
             ax.set_xlabel("year")
             ax.set_ylabel("pupils")
@@ -54,6 +62,6 @@ def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
             fig.tight_layout()
             p = out / f"{ids[s]}_{level}.png"
             fig.savefig(p)
-            plt.close(fig)
             written.append(p)
+    plt.close(fig)
     return written
