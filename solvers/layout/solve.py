@@ -1,0 +1,360 @@
+"""``solve_facility``: explain, start, sparsify with a proof, solve, verify.
+
+Sparsification with a proof (no pair is lost silently). For large problems every customer j
+keeps only its cheapest pairs: the ``k`` cheapest, all pairs as cheap as its cost in the
+starting solution, and ties. A fallback variable ``u_j`` with cost φ_j = the cheapest *dropped*
+pair of j replaces the dropped pairs; it serves j without using any seat. Any solution of the
+full problem maps to a solution of this relaxation that costs no more (a customer on a dropped
+pair pays at least φ_j there), so the relaxation's bound is a valid bound of the full problem.
+If the relaxation's optimum uses no fallback, it is feasible for the full problem, hence
+optimal. Otherwise the customers that used it get twice as many pairs and the relaxation is
+solved again (until proven, or out of time: then the fallback customers are repaired to their
+cheapest open facility and the relaxation's bound is reported). Sparsification is skipped when
+a minimum load applies (a fallback customer would not count towards it, so it would not be a
+relaxation).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.errors import InfeasiblePlan
+from solvers.layout.cpsat_model import solve_cpsat
+from solvers.layout.heuristics import assign_cheapest, uncapacitated_local_search
+from solvers.layout.highs_model import RawSolve, integral_costs, solve_highs
+from solvers.layout.lagrangian import applies as lagrangian_applies
+from solvers.layout.lagrangian import lagrangian_eliminate
+from solvers.layout.problem import (
+    FacilityProblem,
+    FacilitySolution,
+    evaluate,
+    explain_infeasible,
+    loads,
+)
+from solvers.progress import Cancelled, ProgressEvent, ProgressFn
+
+
+class FacilitySettings(BaseModel):
+    """How to solve a :class:`FacilityProblem` (the benchmark CLI and ``solve_layout`` use it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_limit: float = Field(60.0, gt=0, description="Wall-clock seconds for the whole solve.")
+    seed: int = Field(0, description="Random seed; same inputs and seed give the same answer.")
+    solver: Literal["highs", "cpsat"] = Field("highs", description="MIP solver.")
+    num_workers: int = Field(2, ge=1, description="CP-SAT workers (fixed for determinism).")
+    gap_limit: float = Field(
+        0.0, ge=0, description="Stop at this relative gap (0 = prove optimal)."
+    )
+    k_nearest: int | None = Field(
+        None, ge=1, description="Pairs kept per customer when sparsifying; None = automatic."
+    )
+    sparsify_above: int = Field(
+        40_000, ge=0, description="Sparsify only problems with more pairs than this."
+    )
+    heuristic_seconds: float = Field(5.0, ge=0, description="Time for the starting heuristic.")
+    lagrangian: bool = Field(
+        True, description="Lagrangian bound and facility elimination (uncapacitated, exactly p)."
+    )
+    cpsat_scale: float | None = Field(
+        None, gt=0, description="CP-SAT cost scale (costs × scale rounded); None = automatic."
+    )
+
+
+def _auto_k(problem: FacilityProblem) -> int:
+    """Pairs per customer: about twice a facility's share of customers, at least 10."""
+    n_f = int((~problem.forbidden).sum())
+    share = problem.n_customers / max(problem.p or max(n_f // 4, 1), 1)
+    return int(min(n_f, max(10, np.ceil(2.0 * share) + 5)))
+
+
+def _keep_mask(problem: FacilityProblem, kept_count: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Pairs kept: per customer the ``kept_count`` cheapest, plus all with cost ≤ radius (ties)."""
+    order = np.lexsort((problem.pair_facility, problem.pair_cost, problem.pair_customer))
+    off = problem.offsets()
+    rank = np.empty(problem.n_pairs, dtype=np.int64)
+    rank[order] = np.arange(problem.n_pairs) - off[problem.pair_customer[order]]
+    keep = rank < kept_count[problem.pair_customer]
+    kept_cost = np.where(keep, problem.pair_cost, -np.inf)
+    thr = np.full(problem.n_customers, -np.inf)
+    np.maximum.at(thr, problem.pair_customer, kept_cost)
+    thr = np.maximum(thr, radius)
+    keep |= problem.pair_cost <= thr[problem.pair_customer] + 1e-9
+    return keep
+
+
+def _fallback(problem: FacilityProblem, keep: np.ndarray) -> np.ndarray:
+    phi = np.full(problem.n_customers, np.inf)
+    dropped = ~keep
+    np.minimum.at(phi, problem.pair_customer[dropped], problem.pair_cost[dropped])
+    return phi
+
+
+def _run(
+    problem: FacilityProblem,
+    settings: FacilitySettings,
+    time_limit: float,
+    start: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    progress: ProgressFn | None,
+    stop: threading.Event | None,
+    t0: float,
+) -> RawSolve:
+    if settings.solver == "cpsat":
+        return solve_cpsat(
+            problem,
+            time_limit=time_limit,
+            seed=settings.seed,
+            num_workers=settings.num_workers,
+            gap_limit=settings.gap_limit,
+            scale=settings.cpsat_scale,
+            start=start,
+            progress=progress,
+            stop=stop,
+            t0=t0,
+        )
+    return solve_highs(
+        problem,
+        time_limit=time_limit,
+        seed=settings.seed,
+        gap_limit=settings.gap_limit,
+        start=start,
+        progress=progress,
+        stop=stop,
+        t0=t0,
+    )
+
+
+def solve_facility(
+    problem: FacilityProblem,
+    settings: FacilitySettings | None = None,
+    progress: ProgressFn | None = None,
+    stop: threading.Event | None = None,
+) -> FacilitySolution:
+    """Solve a facility problem; the answer is verified against the full pair set.
+
+    Returns
+    -------
+    FacilitySolution
+        ``status`` optimal (proven on the full problem), feasible (time limit or stop: ``bound``
+        is still valid) or infeasible (the solver proved it; no explanation was found before).
+
+    Raises
+    ------
+    planner.errors.InfeasiblePlan
+        When a reason is found before solving (with numbers).
+    solvers.progress.Cancelled
+        When ``stop`` was set before any solution existed.
+    """
+    settings = settings or FacilitySettings()
+    t0 = time.perf_counter()
+    reasons = explain_infeasible(problem)
+    if reasons:
+        raise InfeasiblePlan(reasons)
+    info: dict[str, object] = {"pairs": problem.n_pairs, "rounds": 0}
+
+    start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    open_h = uncapacitated_local_search(
+        problem,
+        time_limit=min(settings.heuristic_seconds, settings.time_limit / 4),
+        seed=settings.seed,
+    )
+    if open_h is not None:
+        a_h = assign_cheapest(problem, open_h)
+        if (a_h >= 0).all():
+            mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
+            start = (open_h, mods, a_h)
+            h_terms, h_bad = evaluate(problem, open_h, mods, a_h)
+            if h_bad:
+                start = None
+            else:
+                info["heuristic_objective"] = h_terms["objective"]
+                info["heuristic_seconds"] = round(time.perf_counter() - t0, 3)
+                if progress is not None:
+                    progress(
+                        ProgressEvent(
+                            time.perf_counter() - t0, h_terms["objective"], None, "heuristic"
+                        )
+                    )
+
+    incumbent = start  # feasible for the full problem; the answer is never worse than it
+    # Lagrangian bound: may prove the start optimal, else closes facilities that cannot pay
+    full = problem
+    lag_floor = -np.inf  # any solution using an eliminated facility costs more than this
+    lag_lb = -np.inf  # Lagrangian bound, valid for the full problem
+    if start is not None and settings.lagrangian and lagrangian_applies(problem):
+        ub = float(info["heuristic_objective"])  # type: ignore[arg-type]
+        integral = integral_costs(problem)
+        lag = lagrangian_eliminate(
+            problem, ub, integral=integral, time_limit=min(10.0, settings.time_limit / 3)
+        )
+        info.update(
+            lagrangian_bound=lag.bound,
+            lagrangian_iterations=lag.iterations,
+            lagrangian_seconds=round(lag.seconds, 3),
+            eliminated_facilities=int(lag.closed.sum()),
+            fixed_open_facilities=int(lag.opened.sum()),
+        )
+        lb = float(np.ceil(lag.bound - 1e-7)) if integral else lag.bound
+        lag_lb = lb
+        if progress is not None:
+            progress(ProgressEvent(time.perf_counter() - t0, ub, lb, "lagrangian"))
+        if lb >= ub - 1e-9 * max(1.0, abs(ub)):
+            return _finish(problem, settings, start, "optimal", lb, info, t0)
+        if lag.closed.any() or lag.opened.any():
+            delta = 1.0 - 1e-6 if integral else 1e-9 * max(1.0, abs(ub))
+            lag_floor = ub - delta
+            keep_p = ~lag.closed[problem.pair_facility]
+            problem = replace(
+                problem.restrict(keep_p, None),
+                forbidden=problem.forbidden | lag.closed,
+                fixed_open=problem.fixed_open | lag.opened,
+            )
+            # a start using an eliminated facility is no MIP start for the reduced problem
+            if np.any(start[0] & lag.closed) or np.any(~start[0] & lag.opened):
+                start = None
+
+    sparse = problem.n_pairs > settings.sparsify_above and not (problem.min_load > 0).any()
+    work = problem
+    kept_count = np.zeros(problem.n_customers, dtype=np.int64)
+    radius = np.full(problem.n_customers, -np.inf)
+    if sparse:
+        kept_count[:] = settings.k_nearest or _auto_k(problem)
+        if start is not None:
+            idx = {
+                (int(c), int(f)): q
+                for q, (c, f) in enumerate(
+                    zip(problem.pair_customer, problem.pair_facility, strict=True)
+                )
+            }
+            radius = np.array([problem.pair_cost[idx[(j, int(i))]] for j, i in enumerate(start[2])])
+    raw: RawSolve | None = None
+    while True:
+        info["rounds"] = int(info["rounds"]) + 1  # type: ignore[call-overload]
+        if sparse:
+            keep = _keep_mask(problem, kept_count, radius)
+            phi = _fallback(problem, keep)
+            work = problem.restrict(keep, phi)
+            info["kept_pairs"] = int(keep.sum())
+        left = settings.time_limit - (time.perf_counter() - t0)
+        raw = _run(work, settings, max(left, 0.01), start, progress, stop, t0)
+        used = (
+            np.flatnonzero(raw.assign < 0)
+            if raw.status in ("optimal", "feasible")
+            else np.zeros(0, int)
+        )
+        info["fallback_customers"] = int(used.size)
+        info.update({f"model_{k}": v for k, v in raw.info.items()})
+        if not (sparse and raw.status == "optimal" and used.size):
+            break
+        if time.perf_counter() - t0 >= settings.time_limit or (stop is not None and stop.is_set()):
+            break
+        # the relaxation needed pairs it did not have: double them for those customers
+        counts = np.bincount(work.pair_customer, minlength=problem.n_customers)
+        kept_count[used] = 2 * counts[used] + 1
+        repaired = raw.assign.copy()
+        full_assign = assign_cheapest(problem, raw.open)
+        repaired[used] = full_assign[used]
+        cand = (raw.open, raw.modules, repaired)
+        _, bad = evaluate(problem, *cand)
+        if not bad:
+            start = cand
+
+    assert raw is not None
+    if raw.status == "infeasible" and incumbent is None:
+        info["note"] = "the solver proved that no plan exists"
+        return _empty(full, settings, info, t0)
+    if raw.status in ("infeasible", "no_solution"):
+        if incumbent is None:
+            if stop is not None and stop.is_set():
+                raise Cancelled("stopped before any solution was found")
+            info["note"] = "no solution within the time limit"
+            return _empty(full, settings, info, t0, bound=raw.bound)
+        cand = incumbent
+        status = "optimal" if raw.status == "infeasible" else "feasible"
+        bound = lag_floor if raw.status == "infeasible" else min(raw.bound, lag_floor)
+    else:
+        assign = raw.assign.copy()
+        status = raw.status
+        used = np.flatnonzero(assign < 0)
+        if used.size:
+            # out of time while the relaxation still used fallbacks: repair to cheapest open
+            assign[used] = assign_cheapest(full, raw.open)[used]
+            status = "feasible"
+        cand = (raw.open, raw.modules, assign)
+        bound = min(raw.bound, lag_floor) if np.isfinite(lag_floor) else raw.bound
+        if incumbent is not None:
+            t_c, bad_c = evaluate(full, *cand)
+            t_s, _ = evaluate(full, *incumbent)
+            if bad_c or t_s["objective"] < t_c["objective"]:
+                cand = incumbent
+    bound = max(bound, lag_lb)
+    if integral_costs(full) and np.isfinite(bound):
+        bound = float(np.ceil(bound - 1e-7))
+    return _finish(full, settings, cand, status, bound, info, t0)
+
+
+def _empty(
+    problem: FacilityProblem,
+    settings: FacilitySettings,
+    info: dict[str, object],
+    t0: float,
+    bound: float = float("inf"),
+) -> FacilitySolution:
+    n_f, n_l = problem.n_facilities, problem.n_levels
+    return FacilitySolution(
+        "infeasible",
+        float("inf"),
+        bound,
+        np.zeros(n_f, bool),
+        np.zeros((n_f, n_l), np.int64),
+        -np.ones(problem.n_customers, np.int64),
+        np.zeros((n_f, n_l)),
+        time.perf_counter() - t0,
+        settings.solver,
+        {},
+        info,
+    )
+
+
+def _finish(
+    problem: FacilityProblem,
+    settings: FacilitySettings,
+    cand: tuple[np.ndarray, np.ndarray, np.ndarray],
+    status: str,
+    bound: float,
+    info: dict[str, object],
+    t0: float,
+) -> FacilitySolution:
+    """Verify a solution on the full problem and package it."""
+    open_, modules, assign = cand
+    terms, bad = evaluate(problem, open_, modules, assign)
+    if bad:
+        info["violations"] = bad
+        status = "infeasible"
+    obj = terms["objective"]
+    if status == "optimal" and bound < obj - max(1e-6 * abs(obj), 1e-6) and settings.gap_limit == 0:
+        status = "feasible"
+    bound = min(bound, obj) if np.isfinite(obj) else bound
+    seats = (
+        np.where(open_[:, None], problem.capacity, 0.0) + modules * problem.module_seats[None, :]
+    )
+    over = np.maximum(loads(problem, assign) - seats, 0.0) if not bad else np.zeros_like(seats)
+    return FacilitySolution(
+        status=status,
+        objective=obj,
+        bound=float(bound),
+        open=open_,
+        modules=modules,
+        assign=assign,
+        overflow=over,
+        solve_seconds=time.perf_counter() - t0,
+        solver=settings.solver,
+        terms=terms,
+        info=info,
+    )
