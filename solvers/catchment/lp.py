@@ -1,0 +1,317 @@
+"""LP relaxation of the catchment model: lower bound, rounded warm start, reduced-cost fixing.
+
+Without contiguity and balance the relaxation is a transportation problem with soft supplies:
+a basic optimal solution is fractional for at most (#schools + 1) units (one per capacity or
+stability row in the basis), so rounding each unit to its largest ``x`` gives a plan whose cost
+is within a few units of the bound. With contiguity rows the LP stays a valid (weaker) bound.
+
+Reduced-cost fixing: for a basic optimal LP solution with value ``z_LP`` and reduced cost
+``d_j ≥ 0`` of a pair at 0, every integer solution with ``x_j = 1`` costs at least
+``z_LP + d_j``; with an incumbent of cost ``z_inc``, pairs with ``z_LP + d_j > z_inc`` can be
+fixed to 0 without losing any plan better than the incumbent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from solvers.catchment.contiguity import components
+from solvers.catchment.mip import LinearModel, make_highs
+from solvers.catchment.problem import CatchmentProblem
+from solvers.catchment.types import ObjectiveWeights
+
+
+@dataclass(frozen=True)
+class LPResult:
+    """An LP relaxation's answer: ``objective`` is a proven lower bound when ``status == 'optimal'``."""
+
+    status: str
+    objective: float
+    values: np.ndarray
+    reduced_costs: np.ndarray
+    seconds: float
+
+
+def solve_lp(model: LinearModel, *, seed: int, time_limit: float) -> LPResult:
+    """Solve the LP relaxation with HiGHS (dual simplex by default, one thread, deterministic)."""
+    t0 = time.perf_counter()
+    h = make_highs(model, integer=False, seed=seed, threads=1)
+    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.run()
+    st = h.getModelStatus()
+    sol = h.getSolution()
+    if st == highspy.HighsModelStatus.kOptimal:
+        status = "optimal"
+    elif st == highspy.HighsModelStatus.kInfeasible:
+        status = "infeasible"
+    else:
+        status = "unknown"
+    ok = status == "optimal"
+    return LPResult(
+        status=status,
+        objective=float(h.getInfo().objective_function_value) if ok else -np.inf,
+        values=np.asarray(sol.col_value) if ok else np.zeros(model.n_cols),
+        reduced_costs=np.asarray(sol.col_dual) if ok else np.zeros(model.n_cols),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def round_assignment(
+    pb: CatchmentProblem, x: np.ndarray, weights: ObjectiveWeights | None = None
+) -> np.ndarray:
+    """Each unit to its pair with the largest LP value (ties: the cheaper pair), then repair.
+
+    Repairs, in order: the contiguity rule (closer-neighbour), then overflow (moving units off
+    over-full schools where it pays, keeping the rule). Returns the school per unit (-1 none).
+    """
+    assign = np.full(pb.n_units, -1, dtype=np.int64)
+    if pb.n_pairs == 0:
+        return assign
+    order = np.lexsort((np.arange(pb.n_pairs), -np.round(x, 9), pb.pair_unit))
+    u_sorted = pb.pair_unit[order]
+    first = np.r_[True, u_sorted[1:] != u_sorted[:-1]]
+    chosen = order[first]
+    assign[pb.pair_unit[chosen]] = pb.pair_school[chosen]
+    if pb.contiguity == "closer_neighbour":
+        assign = repair_closer_neighbour(pb, assign)
+    if weights is not None and pb.contiguity != "exact":
+        assign = repair_overflow(pb, assign, weights)
+    return assign
+
+
+def _support_owner(pb: CatchmentProblem) -> np.ndarray:
+    cd = pb.contig
+    assert cd is not None
+    return np.repeat(np.arange(pb.n_pairs), np.diff(cd.support_ptr))
+
+
+def repair_closer_neighbour(
+    pb: CatchmentProblem, assign: np.ndarray, rounds: int = 200
+) -> np.ndarray:
+    """Make every unit's pair supported by a closer neighbour in the same catchment.
+
+    A unit without a supported pair moves to its cheapest supported pair; if it has none, its
+    nearest supporting neighbour is pulled to the same school (support chains end at the
+    school's unit, so pulling terminates).
+    """
+    cd = pb.contig
+    assert cd is not None
+    owner = _support_owner(pb)
+    for _ in range(rounds):
+        on = assign[pb.pair_unit] == pb.pair_school
+        n_sup = np.bincount(owner, weights=on[cd.support_idx], minlength=pb.n_pairs)
+        ok_pair = cd.exempt | (n_sup > 0)
+        bad = on & ~ok_pair
+        if not bad.any():
+            break
+        for p in np.flatnonzero(bad).tolist():
+            u = int(pb.pair_unit[p])
+            lo, hi = pb.unit_ptr[u], pb.unit_ptr[u + 1]
+            cand = np.flatnonzero(ok_pair[lo:hi])
+            if cand.size:
+                assign[u] = pb.pair_school[lo + cand[0]]
+                continue
+            sup = cd.support_idx[cd.support_ptr[p] : cd.support_ptr[p + 1]]
+            sup = sup[~pb.locked[pb.pair_unit[sup]]]
+            if sup.size:
+                q = sup[np.argmin(pb.pair_cost[sup])]
+                assign[pb.pair_unit[q]] = pb.pair_school[q]
+    return _regrow(pb, assign, owner)
+
+
+def _regrow(pb: CatchmentProblem, assign: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Drop units whose support chain is broken, then grow catchments back from their roots.
+
+    An unassigned unit takes its cheapest pair that is exempt or supported by an assigned
+    neighbour, until no unit changes. Units that stay stuck keep their (infeasible) school.
+    """
+    cd = pb.contig
+    assert cd is not None
+    on = assign[pb.pair_unit] == pb.pair_school
+    while True:
+        n_sup = np.bincount(owner, weights=on[cd.support_idx], minlength=pb.n_pairs)
+        new = on & (cd.exempt | (n_sup > 0))
+        if np.array_equal(new, on):
+            break
+        on = new
+    if on.sum() == np.count_nonzero(np.diff(pb.unit_ptr)):
+        return assign
+    done = np.zeros(pb.n_units, dtype=bool)
+    done[pb.pair_unit[on]] = True
+    done |= np.diff(pb.unit_ptr) == 0
+    while not done.all():
+        n_sup = np.bincount(owner, weights=on[cd.support_idx], minlength=pb.n_pairs)
+        ok = (cd.exempt | (n_sup > 0)) & ~done[pb.pair_unit]
+        if not ok.any():
+            break
+        idx = np.flatnonzero(ok)
+        first = np.r_[True, pb.pair_unit[idx][1:] != pb.pair_unit[idx][:-1]]
+        take = idx[first]  # cheapest supported pair per unit (pairs are cost-ordered)
+        on[take] = True
+        done[pb.pair_unit[take]] = True
+    out = assign.copy()
+    sel = np.flatnonzero(on)
+    out[pb.pair_unit[sel]] = pb.pair_school[sel]
+    return out
+
+
+def repair_overflow(
+    pb: CatchmentProblem, assign: np.ndarray, weights: ObjectiveWeights, rounds: int = 3
+) -> np.ndarray:
+    """Greedy: move units off over-full schools to pairs with spare seats when that pays.
+
+    A move must keep the closer-neighbour rule: the new pair is exempt or supported, and no unit
+    left behind loses its only support.
+    """
+    m = pb.movable
+    load = pb.fixed_load + np.bincount(
+        assign[assign >= 0], weights=m[assign >= 0], minlength=pb.n_schools
+    ).astype(np.int64)
+    cd = pb.contig if pb.contiguity == "closer_neighbour" else None
+    if cd is not None:
+        owner = _support_owner(pb)
+        # Reverse support: the pairs that pair q supports.
+        rorder = np.argsort(cd.support_idx, kind="stable")
+        r_ptr = np.concatenate(([0], np.cumsum(np.bincount(cd.support_idx, minlength=pb.n_pairs))))
+        r_idx = owner[rorder]
+    moved_w = weights.moved
+    for _ in range(rounds):
+        over = np.flatnonzero(load > pb.seats)
+        if over.size == 0:
+            break
+        changed = False
+        for s in over.tolist():
+            units = np.flatnonzero((assign == s) & (m > 0) & ~pb.locked)
+            # Largest units first: they free the most seats per move.
+            for u in units[np.argsort(-m[units], kind="stable")].tolist():
+                excess = load[s] - pb.seats[s]
+                if excess <= 0:
+                    break
+                lo, hi = pb.unit_ptr[u], pb.unit_ptr[u + 1]
+                p_old = lo + int(np.flatnonzero(pb.pair_school[lo:hi] == s)[0])
+                if cd is not None:
+                    on = assign[pb.pair_unit] == pb.pair_school
+                    deps = r_idx[r_ptr[p_old] : r_ptr[p_old + 1]]
+                    deps = deps[on[deps] & ~cd.exempt[deps]]
+                    if deps.size:
+                        sup_on = np.array(
+                            [
+                                on[cd.support_idx[cd.support_ptr[d] : cd.support_ptr[d + 1]]].sum()
+                                for d in deps.tolist()
+                            ]
+                        )
+                        if (sup_on <= 1).any():
+                            continue
+                best_gain, best_p = 0.0, -1
+                gain_over = weights.overflow * min(excess, m[u])
+                for p in range(lo, hi):
+                    t = int(pb.pair_school[p])
+                    if t == s or load[t] + m[u] > pb.seats[t]:
+                        continue
+                    if cd is not None and not cd.exempt[p]:
+                        sup = cd.support_idx[cd.support_ptr[p] : cd.support_ptr[p + 1]]
+                        if not (assign[pb.pair_unit[sup]] == t).any():
+                            continue
+                    delta = weights.travel * m[u] * (pb.pair_cost[p] - pb.pair_cost[p_old])
+                    cur = pb.current[u]
+                    if cur >= 0:
+                        delta += moved_w * m[u] * (int(t != cur) - int(s != cur))
+                    gain = gain_over - delta
+                    if gain > best_gain:
+                        best_gain, best_p = gain, p
+                if best_p >= 0:
+                    t = int(pb.pair_school[best_p])
+                    assign[u] = t
+                    load[s] -= m[u]
+                    load[t] += m[u]
+                    changed = True
+        if not changed:
+            break
+    return assign
+
+
+def hard_violations(pb: CatchmentProblem, assign: np.ndarray) -> list[str]:
+    """Hard rules an assignment breaks (empty when it is a feasible plan of the problem)."""
+    out: list[str] = []
+    has_pairs = np.diff(pb.unit_ptr) > 0
+    units = np.flatnonzero(has_pairs)
+    p = pb.pair_index(units, assign[units])
+    if (p < 0).any():
+        out.append(f"{int((p < 0).sum())} unit(s) are not on an allowed pair")
+        return out
+    if (assign[~has_pairs] >= 0).any():
+        out.append("a unit without allowed pairs is assigned")
+    if pb.moved_cap is not None:
+        moved = pb.movable[(pb.current >= 0) & (assign != pb.current)].sum()
+        if moved > pb.moved_cap:
+            out.append(f"{int(moved)} pupils moved, more than the cap {pb.moved_cap}")
+    cd = pb.contig
+    if cd is None:
+        return out
+    on = np.zeros(pb.n_pairs, dtype=bool)
+    on[p] = True
+    if pb.contiguity == "closer_neighbour":
+        owner = np.repeat(np.arange(pb.n_pairs), np.diff(cd.support_ptr))
+        n_sup = np.bincount(owner, weights=on[cd.support_idx], minlength=pb.n_pairs)
+        bad = on & ~cd.exempt & (n_sup == 0)
+        if bad.any():
+            out.append(f"{int(bad.sum())} unit(s) have no closer neighbour in their catchment")
+    else:
+        # Exact: every non-exempt assigned pair is linked to its school's unit inside the catchment.
+        root = pb.pair_index(cd.own_unit, np.arange(pb.n_schools))
+        free = cd.exempt.copy()  # stranded pairs; the roots are exempt but carry the flow
+        free[root[root >= 0]] = False
+        e = on[cd.nb_p] & on[cd.nb_q] & ~free[cd.nb_p] & ~free[cd.nb_q]
+        label = components(pb.n_pairs, cd.nb_p[e], cd.nb_q[e])
+        root_label = np.where(root >= 0, label[np.maximum(root, 0)], -1)
+        root_on = np.where(root >= 0, on[np.maximum(root, 0)], False)
+        need = on & ~free
+        ok = root_on[pb.pair_school] & (label == root_label[pb.pair_school])
+        bad = need & ~ok
+        if bad.any():
+            out.append(f"{int(bad.sum())} unit(s) are cut off from their school's unit")
+    return out
+
+
+def solution_vector(
+    pb: CatchmentProblem, model: LinearModel, assign: np.ndarray, balance_delta: float | None
+) -> np.ndarray | None:
+    """A full column vector for an assignment (for MIP starts); None with exact contiguity."""
+    if "flow" in model.cols:
+        return None
+    v = np.zeros(model.n_cols)
+    units = np.flatnonzero(assign >= 0)
+    p = pb.pair_index(units, assign[units])
+    if (p < 0).any():
+        return None
+    v[p] = 1.0
+    load = pb.fixed_load + np.bincount(
+        assign[units], weights=pb.movable[units], minlength=pb.n_schools
+    )
+    v[model.cols["overflow"]] = np.maximum(load - pb.seats, 0)
+    if "balance" in model.cols and balance_delta is not None:
+        mig = pb.fixed_migrant + np.bincount(
+            assign[units], weights=pb.migrant[units], minlength=pb.n_schools
+        )
+        dev = np.abs(mig - pb.county_migrant_share * load) - balance_delta * load
+        v[model.cols["balance"]] = np.maximum(dev, 0.0)
+    return v
+
+
+def reduced_cost_fixing(
+    model: LinearModel, lp: LPResult, incumbent: float, keep: np.ndarray | None = None
+) -> np.ndarray:
+    """Mask of assignment columns that can be fixed to 0 given an incumbent value."""
+    xs = model.cols["x"]
+    d = lp.reduced_costs[xs]
+    at_zero = lp.values[xs] < 1e-9
+    slack = incumbent - lp.objective
+    tol = 1e-6 * max(1.0, abs(incumbent)) + 1e-6
+    fix = at_zero & (d > slack + tol)
+    if keep is not None:
+        fix &= ~keep
+    return fix
