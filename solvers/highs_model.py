@@ -6,8 +6,12 @@ variables and rows are added in numpy blocks and passed to HiGHS once as a colum
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import highspy
@@ -36,6 +40,32 @@ class MipResult:
         if self.x is None:
             return float("inf")
         return abs(self.objective - self.bound) / max(abs(self.objective), 1e-9)
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence C-level stdout (HiGHS prints a banner when an instance is created)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def new_highs() -> highspy.Highs:
+    """A HiGHS instance with its banner and log switched off."""
+    try:
+        with _quiet_stdout():
+            h = highspy.Highs()
+    except OSError:  # no file descriptor 1 (embedded use): accept the banner
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 class SparseMip:
@@ -161,8 +191,7 @@ class SparseMip:
 
         ``start`` is a full primal vector given to HiGHS as a starting solution.
         """
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("time_limit", float(time_limit))
         h.setOptionValue("random_seed", int(seed))
         h.setOptionValue("threads", int(threads))
@@ -184,15 +213,18 @@ class SparseMip:
                     )
                 )
 
+        deadline = t0 + float(time_limit)
+
         def on_interrupt(e: object) -> None:
-            if stop is not None and stop.is_set():
+            # HiGHS checks its own time limit only between some phases; enforce it here too.
+            if (stop is not None and stop.is_set()) or time.perf_counter() > deadline:
                 e.interrupt()  # type: ignore[attr-defined]
 
         if progress is not None or start is not None:
             h.cbMipImprovingSolution.subscribe(on_solution)
-        if stop is not None:
-            h.cbMipInterrupt.subscribe(on_interrupt)
-            h.cbSimplexInterrupt.subscribe(on_interrupt)
+        h.cbMipInterrupt.subscribe(on_interrupt)
+        h.cbSimplexInterrupt.subscribe(on_interrupt)
+        h.cbIpmInterrupt.subscribe(on_interrupt)
         if start is not None:
             sol = highspy.HighsSolution()
             sol.col_value = list(np.asarray(start, float))
