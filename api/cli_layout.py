@@ -36,8 +36,36 @@ def register(
         time_limit: Annotated[float, typer.Option(help="Seconds.")] = 60.0,
         seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
         solver: Annotated[str, typer.Option(help="highs | cpsat.")] = "highs",
+        years: Annotated[
+            int | None,
+            typer.Option(help="Plan this many years ahead against the forecast (multi-year)."),
+        ] = None,
+        budget_per_year: Annotated[
+            str | None,
+            typer.Option(help="Multi-year: build budget per year, one number or a comma list."),
+        ] = None,
+        lead_time: Annotated[
+            int, typer.Option(help="Multi-year: years from decision to a new school opening.")
+        ] = 2,
+        max_moved_share: Annotated[
+            float,
+            typer.Option(help="Multi-year: share of pupils whose school may change per year."),
+        ] = 0.10,
+        size_deadline: Annotated[
+            int,
+            typer.Option(
+                help="Multi-year: from this plan year on no school is over the size limit."
+            ),
+        ] = 3,
+        robust: Annotated[
+            bool, typer.Option(help="Multi-year: plan against the high forecast; report the cost.")
+        ] = False,
     ) -> None:
-        """Open, expand, close or merge schools; write decisions.csv and the catchment outputs."""
+        """Open, expand, close or merge schools; write decisions.csv and the catchment outputs.
+
+        With ``--years N`` it decides in which year to open each candidate and add classrooms,
+        against the enrolment forecast (see docs/forecast.md).
+        """
         from planner.errors import InfeasiblePlan, ValidationFailed
         from planner.io import load_district
         from solvers.layout.district import LayoutSettings, solve_layout
@@ -49,6 +77,21 @@ def register(
             for p in exc.problems:
                 typer.echo(str(p), err=True)
             raise typer.Exit(1) from None
+        if years is not None:
+            _multiyear(
+                district,
+                out,
+                years,
+                budget_per_year,
+                lead_time,
+                max_moved_share,
+                size_deadline,
+                robust,
+                travel_weight,
+                time_limit,
+                seed,
+            )
+            return
         try:
             settings = LayoutSettings(
                 budget=budget,
@@ -88,6 +131,44 @@ def register(
             )
         typer.echo(f"{len(files)} files in {out}")
 
+    @check_app.command("layout")
+    def check_layout_cmd(
+        district_dir: Annotated[Path, typer.Argument(help="District folder.")],
+        out: Annotated[Path, typer.Argument(help="Result folder of `solve layout`.")],
+    ) -> None:
+        """Verify a layout result rule by rule (multi-year plans year by year)."""
+        import json
+
+        from planner.errors import ValidationFailed
+        from planner.io import load_district
+
+        try:
+            district = load_district(district_dir)
+        except ValidationFailed as exc:
+            for p in exc.problems:
+                typer.echo(str(p), err=True)
+            raise typer.Exit(1) from None
+        summary = json.loads((out / "summary.json").read_text())
+        if isinstance(summary.get("years"), list):
+            from solvers.layout.multiyear import check_multiyear
+
+            rep = check_multiyear(district, out)
+            for v in rep.violations:
+                typer.echo(f"violation: {v}")
+            typer.echo(
+                f"{len(rep.violations)} violations; recomputed overflow "
+                f"{rep.recomputed['overflow_pupil_years']:.1f} pupil-years, build cost "
+                f"{rep.recomputed['build_cost']:,.2f}"
+            )
+            raise typer.Exit(1 if rep.violations else 0)
+        from solvers.catchment.check import check_catchment
+
+        report = check_catchment(district, out)
+        for v in report.violations:
+            typer.echo(f"violation: {v}")
+        typer.echo(f"{len(report.violations)} violations")
+        raise typer.Exit(0 if report.ok else 1)
+
     @bench_app.command("layout")
     def bench_layout_cmd(
         set_name: Annotated[str, typer.Option("--set", help="Benchmark set folder name.")],
@@ -104,3 +185,70 @@ def register(
         header = "instance | size | published | published_status | ours | gap % | status | bound | time s | baseline | baseline status | baseline s | ratio"
         typer.echo(header)
         raise typer.Exit(main(argv))
+
+
+def _multiyear(
+    district: object,
+    out: Path,
+    years: int,
+    budget_per_year: str | None,
+    lead_time: int,
+    max_moved_share: float,
+    size_deadline: int,
+    robust: bool,
+    travel_weight: float,
+    time_limit: float,
+    seed: int,
+) -> None:
+    """Solve and write a multi-year layout plan (``solve layout --years``)."""
+    from planner.errors import InfeasiblePlan
+    from planner.model import District
+    from solvers.layout.multiyear import MultiYearSettings, solve_multiyear
+    from solvers.progress import console_progress
+
+    assert isinstance(district, District)
+    budget: float | list[float] | None = None
+    if budget_per_year:
+        parts = [float(v) for v in budget_per_year.split(",")]
+        budget = parts[0] if len(parts) == 1 else parts
+    try:
+        settings = MultiYearSettings(
+            years=years,
+            budget_per_year=budget,
+            lead_time_years=lead_time,
+            max_moved_share=max_moved_share,
+            size_deadline_years=size_deadline,
+            robust=robust,
+            time_limit=time_limit,
+            seed=seed,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        plan = solve_multiyear(district, settings, progress=console_progress("multi-year "))
+    except (InfeasiblePlan, ValueError) as exc:
+        typer.echo("", err=True)
+        for r in getattr(exc, "reasons", [str(exc)]):
+            typer.echo(f"infeasible: {r}", err=True)
+        raise typer.Exit(3) from None
+    typer.echo("", err=True)
+    files = plan.write(out)
+    s = plan.summary
+    gap = "-" if s["gap"] is None else f"{100 * s['gap']:.3f} %"
+    typer.echo(
+        f"{s['status']} (gap {gap}), build cost {s['build_cost']:,.0f}, {s['solve_seconds']:.1f} s"
+    )
+    for yy in s["years"]:
+        typer.echo(
+            f"  {yy}: build {s['build_cost_by_year'][str(yy)]:>14,.0f}   overflow "
+            f"{s['overflow_by_year'][str(yy)]:>8,.1f} pupils   over-size schools "
+            f"{s['over_size_schools_by_year'][str(yy)]}"
+        )
+    if not plan.decisions.empty:
+        typer.echo(plan.decisions.to_string(index=False))
+    if "robustness" in s:
+        typer.echo(
+            f"cost of robustness (high vs mid forecast): {s['robustness']['cost_of_robustness']:,.0f}"
+        )
+    typer.echo(f"{len(files)} files in {out}")

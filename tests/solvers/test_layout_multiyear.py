@@ -150,3 +150,34 @@ def test_check_catches_an_early_opening_and_a_wrong_cost(tmp_path) -> None:  # t
     assert "C1 opens in 2026, before the 2-year lead time" in v
     assert "C1 2026: reported cost 50.0 but the costs give 100.00" in v
     assert "summary build_cost 100.0 but the decisions give 100.00" not in v
+
+
+def test_blocks_keep_pupils_and_share_todays_school() -> None:
+    from planner.forecast import ForecastSettings, forecast_district
+    from planner.generate import make_district
+    from solvers.layout.multiyear import _demand, make_blocks
+
+    d = make_district(units=400, primary_schools=10, secondary_schools=5, teachers=300, seed=4)
+    dem = _demand(forecast_district(d, ForecastSettings(years=3)), d, "mid")["primary"]
+    cur = d.current("primary")
+    blk = make_blocks(d, dem, cur, n_blocks=60, seed=0)
+    assert 40 <= len(blk.members) <= 80
+    assert np.allclose(blk.demand.sum(axis=0), dem.sum(axis=0))
+    for b, mem in enumerate(blk.members):
+        assert len(set(cur[mem].tolist())) == 1
+        assert (blk.of_unit[mem] == b).all()
+    again = make_blocks(d, dem, cur, n_blocks=60, seed=0)
+    assert [m.tolist() for m in again.members] == [m.tolist() for m in blk.members]
+
+
+def test_sample_sized_plan_passes_its_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from planner.generate import make_district
+    from solvers.layout.multiyear import check_multiyear
+
+    d = make_district(units=300, primary_schools=8, secondary_schools=4, teachers=200, seed=2)
+    s = MultiYearSettings(
+        years=3, blocks_per_level=40, time_limit=20, budget_per_year=2e8, size_deadline_years=None
+    )
+    plan = solve_multiyear(d, s)
+    plan.write(tmp_path)
+    assert check_multiyear(d, tmp_path).violations == []
