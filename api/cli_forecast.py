@@ -29,10 +29,9 @@ def register(
         charts: Annotated[bool, typer.Option(help="Write a PNG chart per school.")] = True,
     ) -> None:
         """Forecast pupils per unit, level, grade and year; warn where seats run short."""
-        from planner.io import load_district
-
         from planner.errors import ValidationFailed
         from planner.forecast import ForecastSettings, backtest, forecast_district, write_forecast
+        from planner.io import load_district
 
         try:
             district = load_district(district_dir)

@@ -164,8 +164,8 @@ def register(
         from solvers.catchment.check import check_catchment
 
         report = check_catchment(district, out)
-        for v in report.violations:
-            typer.echo(f"violation: {v}")
+        for viol in report.violations:
+            typer.echo(f"violation: {viol}")
         typer.echo(f"{len(report.violations)} violations")
         raise typer.Exit(0 if report.ok else 1)
 

@@ -1,0 +1,46 @@
+"""``GET /v1/compare?runs=a,b,c``: KPIs side by side and units whose school differs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Comparer, ServiceDep
+from api.routes.common import check_run_access, problems
+from api.schemas import ComparePublic
+from scenarios.compare import compare_runs
+from scenarios.errors import FieldError, Invalid
+
+router = APIRouter(prefix="/v1", tags=["compare"])
+
+MAX_RUNS = 10
+
+
+@router.get(
+    "/compare",
+    operation_id="compare_runs",
+    summary="Compare runs side by side",
+    responses=problems(403, 404),
+)
+def compare(
+    runs: Annotated[
+        str,
+        Query(
+            description="Comma-separated run ids, 2 to 10; the first is the baseline.",
+            pattern=r"^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+){1,9}$",
+            examples=["run_0f3a9b2c4d5e6f70,run_9a8b7c6d5e4f3a21"],
+        ),
+    ],
+    service: ServiceDep,
+    principal: Comparer,
+) -> ComparePublic:
+    """Every numeric summary figure per run, headline KPIs (travel, overflow, 大班额, moved
+    pupils, build cost, CVs, quota), and the units whose school differs from the first run."""
+    ids = [r.strip() for r in runs.split(",") if r.strip()]
+    if not 2 <= len(ids) <= MAX_RUNS:
+        raise Invalid("give 2 to 10 run ids", [FieldError("query/runs", f"got {len(ids)} id(s)")])
+    found = service.store.get_runs(ids)
+    for run in found:
+        check_run_access(run, principal, service)
+    return ComparePublic.model_validate(compare_runs(service.store, found))

@@ -1,0 +1,248 @@
+"""Runs: status and progress, a live event stream, cancellation, and results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterable
+from typing import Annotated, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from api.deps import AuditDep, Reader, ServiceDep, SettingsDep
+from api.routes.common import check_run_access, problems, run_public
+from api.schemas import AssignmentPublic, RunPublic, RunsPublic
+from api.security import PERSONAL, RUN_PERMISSION, Principal
+from scenarios.errors import Conflict, NotFound
+from scenarios.models import FINISHED, Run
+from scenarios.service import ScenarioService
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _readable_run(run_id: str, service: ScenarioService, principal: Principal) -> Run:
+    run = service.store.get_run(run_id)
+    check_run_access(run, principal, service)
+    return run
+
+
+def readable_run(run_id: str, service: ServiceDep, principal: Reader) -> Run:
+    """The run, if the caller may read it (404, 403 otherwise)."""
+    return _readable_run(run_id, service, principal)
+
+
+ReadableRun = Annotated[Run, Depends(readable_run)]
+
+
+def _result_file(run: Run, name: str, service: ScenarioService) -> tuple[str, bytes]:
+    if run.status != "done" and not (run.status == "cancelled" and service.store.run_files(run.id)):
+        raise Conflict(f"run '{run.id}' is {run.status}: results are available once it is done")
+    found = service.run_file(run, name)
+    if found is None:
+        raise NotFound(f"run '{run.id}' ({run.kind}) has no {name}")
+    return found
+
+
+@router.get("", operation_id="list_runs", summary="List runs")
+def list_runs(
+    service: ServiceDep,
+    principal: Reader,
+    status: Annotated[
+        Literal["queued", "running", "done", "failed", "cancelled"] | None, Query()
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RunsPublic:
+    """Runs, newest first (rotation runs only for hr and admin)."""
+    kinds = [
+        k
+        for k in service.runners.kinds()
+        if principal.can(PERSONAL) or not service.runners.personal(k)
+    ]
+    rows, count = service.store.list_runs(
+        kinds=kinds, statuses=[status] if status else None, limit=limit, offset=offset
+    )
+    return RunsPublic(data=[run_public(r, service) for r in rows], count=count)
+
+
+@router.get(
+    "/{run_id}",
+    operation_id="get_run",
+    summary="Run status, progress, summary",
+    responses=problems(403, 404),
+)
+def get_run(run_id: str, service: ServiceDep, principal: Reader) -> RunPublic:
+    """Status (queued, running, done, failed, cancelled), progress (best objective, bound,
+    gap, elapsed) and, when done, ``summary``: the same JSON as the CLI's summary.json."""
+    return run_public(_readable_run(run_id, service, principal), service)
+
+
+@router.get(
+    "/{run_id}/events",
+    operation_id="stream_run_events",
+    summary="Progress as Server-Sent Events until the run ends",
+    response_class=EventSourceResponse,
+    responses=problems(403, 404),
+)
+async def stream_run_events(
+    run_id: str, request: Request, service: ServiceDep, settings: SettingsDep, run: ReadableRun
+) -> AsyncIterable[ServerSentEvent]:
+    """Events: ``status`` when the status changes, ``progress`` when progress changes, and a
+    final ``end`` with the whole run; the stream then closes."""
+    last_status, last_progress, seq = None, None, 0
+    while True:
+        if run.status != last_status:
+            last_status, seq = run.status, seq + 1
+            yield ServerSentEvent(event="status", id=str(seq), data={"status": run.status})
+        if run.progress and run.progress != last_progress:
+            last_progress, seq = run.progress, seq + 1
+            yield ServerSentEvent(event="progress", id=str(seq), data=run.progress)
+        if run.status in FINISHED:
+            public = await anyio.to_thread.run_sync(run_public, run, service)
+            yield ServerSentEvent(event="end", id=str(seq + 1), data=public.model_dump(mode="json"))
+            return
+        if await request.is_disconnected():
+            return
+        await anyio.sleep(settings.sse_poll_interval)
+        run = await anyio.to_thread.run_sync(service.store.get_run, run_id)
+
+
+@router.delete(
+    "/{run_id}",
+    operation_id="cancel_run",
+    summary="Cancel a run",
+    status_code=202,
+    responses=problems(403, 404, 409),
+)
+def cancel_run(run_id: str, service: ServiceDep, principal: Reader, audit: AuditDep) -> RunPublic:
+    """A queued run is cancelled at once; a running one is asked to stop and keeps the best
+    plan found (status becomes ``cancelled``). A finished run: 409."""
+    run = _readable_run(run_id, service, principal)
+    principal.require(RUN_PERMISSION.get(run.kind, PERSONAL))
+    run = service.cancel_run(run_id)
+    audit("cancel_run", "run", run_id)
+    return run_public(run, service)
+
+
+@router.get(
+    "/{run_id}/assignment",
+    operation_id="get_run_assignment",
+    summary="The plan: each unit's school (CSV or JSON)",
+    responses={
+        200: {
+            "content": {"application/json": {}, "text/csv": {}},
+            "description": "assignment.csv as the CLI writes it, or its rows as JSON.",
+        },
+        **problems(403, 404, 409),
+    },
+)
+def get_run_assignment(
+    run_id: str,
+    request: Request,
+    service: ServiceDep,
+    principal: Reader,
+    audit: AuditDep,
+    format: Annotated[
+        Literal["csv", "json"] | None,
+        Query(description="csv or json; default from the Accept header, else json."),
+    ] = None,
+) -> Response:
+    """The CLI's assignment.csv, as CSV or as JSON rows."""
+    run = _readable_run(run_id, service, principal)
+    _media, content = _result_file(run, "assignment.csv", service)
+    audit("download_assignment", "run", run_id)
+    fmt = format or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
+    if fmt == "csv":
+        return Response(content, media_type=CSV, headers=_attachment(run_id, "assignment.csv"))
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+    rows = list(reader)
+    body = AssignmentPublic(columns=list(reader.fieldnames or []), data=rows, count=len(rows))
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/{run_id}/catchments.geojson",
+    operation_id="get_run_catchments",
+    summary="Catchment polygons (GeoJSON)",
+    responses={200: {"content": {"application/geo+json": {}}}, **problems(403, 404, 409)},
+)
+def get_run_catchments(
+    run_id: str, service: ServiceDep, principal: Reader, audit: AuditDep
+) -> Response:
+    """The CLI's catchments.geojson."""
+    run = _readable_run(run_id, service, principal)
+    media, content = _result_file(run, "catchments.geojson", service)
+    audit("download_catchments", "run", run_id)
+    return Response(content, media_type=media)
+
+
+@router.get(
+    "/{run_id}/map.png",
+    operation_id="get_run_map",
+    summary="Map of the plan (PNG)",
+    responses={200: {"content": {"image/png": {}}}, **problems(403, 404, 409)},
+)
+def get_run_map(run_id: str, service: ServiceDep, principal: Reader, audit: AuditDep) -> Response:
+    """The CLI's map.png."""
+    run = _readable_run(run_id, service, principal)
+    media, content = _result_file(run, "map.png", service)
+    audit("download_map", "run", run_id)
+    return Response(content, media_type=media)
+
+
+@router.get(
+    "/{run_id}/rotation",
+    operation_id="get_run_rotation",
+    summary="The rotation list (CSV or XLSX; hr and admin only)",
+    responses={
+        200: {
+            "content": {"text/csv": {}, XLSX: {}},
+            "description": "rotation.csv or rotation.xlsx.",
+        },
+        **problems(403, 404, 409),
+    },
+)
+def get_run_rotation(
+    run_id: str,
+    request: Request,
+    service: ServiceDep,
+    principal: Reader,
+    audit: AuditDep,
+    format: Annotated[
+        Literal["csv", "xlsx"] | None,
+        Query(description="csv or xlsx; default from the Accept header, else csv."),
+    ] = None,
+) -> Response:
+    """The rotation list with a reason on every line (teacher personal data)."""
+    run = _readable_run(run_id, service, principal)
+    principal.require(PERSONAL)
+    fmt = format or ("xlsx" if XLSX in request.headers.get("accept", "") else "csv")
+    name = f"rotation.{fmt}"
+    media, content = _result_file(run, name, service)
+    audit("download_rotation", "run", run_id, format=fmt)
+    return Response(content, media_type=media, headers=_attachment(run_id, name))
+
+
+@router.get(
+    "/{run_id}/files/{name}",
+    operation_id="get_run_file",
+    summary="Any stored output file of a run",
+    responses={200: {"content": {"application/octet-stream": {}}}, **problems(403, 404, 409)},
+)
+def get_run_file(
+    run_id: str, name: str, service: ServiceDep, principal: Reader, audit: AuditDep
+) -> Response:
+    """One of the files listed in the run's ``files`` (summary.json, diff.csv, decisions.csv...)."""
+    run = _readable_run(run_id, service, principal)
+    media, content = _result_file(run, name, service)
+    audit("download_file", "run", run_id, file=name)
+    return Response(content, media_type=media, headers=_attachment(run_id, name))
+
+
+def _attachment(run_id: str, name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{run_id}-{name}"'}

@@ -1,0 +1,59 @@
+"""Service settings, from ``SCHOOLPLAN_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of the API service.
+
+    Every field can be set as an environment variable with the prefix ``SCHOOLPLAN_``
+    (``SCHOOLPLAN_DATABASE_URL``, ``SCHOOLPLAN_ADMIN_KEY``...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SCHOOLPLAN_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("data"), description="Folder of the SQLite database and unpacked datasets."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; unset = SQLite file data_dir/schoolplan.db. "
+        "PostgreSQL: postgresql://user:password@host:5432/dbname (psycopg 3).",
+    )
+    admin_key: SecretStr | None = Field(
+        None,
+        description="The admin API key; unset = a key is generated at start-up and printed once.",
+    )
+    max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest upload (413 above).")
+    max_unpacked_bytes: int = Field(
+        500 * 1024 * 1024, gt=0, description="Largest total size of an unpacked dataset zip."
+    )
+    workers: int = Field(
+        1, ge=1, description="Solves run at the same time (each uses solver threads)."
+    )
+    hard_limit_factor: float = Field(
+        2.0, gt=0, description="A run is stopped after time_limit × this + grace seconds."
+    )
+    hard_limit_grace: float = Field(30.0, ge=0, description="Grace seconds of the hard limit.")
+    progress_interval: float = Field(
+        0.5, ge=0, description="Least seconds between progress writes."
+    )
+    sse_poll_interval: float = Field(
+        0.25, gt=0, description="How often the SSE stream polls the store."
+    )
+    shutdown_grace: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds to wait at shutdown for stopping runs to record their state.",
+    )
+
+    def url(self) -> str:
+        """The database URL to use."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'schoolplan.db').resolve()}"
