@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 
@@ -87,10 +88,11 @@ def register(
         for kind, info in runs.items():
             typer.echo(f"- {kind}: {info['headline']}  →  {info['folder']}")
 
-        if "catchment" in runs:
-            from solvers.catchment.plan import read_assignment
+        if runs.get("catchment", {}).get("status") == "done":
+            from planner.metrics import assignment_from_table
 
-            assignment = read_assignment(district, Path(runs["catchment"]["folder"]))
+            table = pd.read_csv(Path(runs["catchment"]["folder"]) / "assignment.csv", dtype=str)
+            assignment = assignment_from_table(district, table)
             after = compute_metrics(district, assignment)
             _line("4. Before → after the catchment plan")
             before_k, after_k = _kpis(today), _kpis(after)

@@ -54,7 +54,9 @@ def _worst(cv: dict[str, float | None]) -> float:
 def run(name: str, spec: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     """Solve one instance with the model and the greedy rule; one row per method."""
     d = make_district(seed=seed, **spec["gen"])
-    settings = RotationSettings(year=2025, time_limit=spec["time_limit"], seed=seed)
+    settings = RotationSettings(
+        year=2025, time_limit=spec["time_limit"], seed=seed, solver=spec.get("solver", "highs")
+    )
     t0 = time.perf_counter()
     r = solve_rotation(d, settings)
     wall = time.perf_counter() - t0
@@ -64,12 +66,18 @@ def run(name: str, spec: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     gr = build_result(d, p, settings, gm, {"status": "greedy"})
     g_wall = time.perf_counter() - g0
     rows = []
+    sum_cv2 = {
+        m: sum(v * v for v in res.summary["cv_after"].values() if v is not None)
+        for m, res in (("model", r), ("HR greedy", gr))
+    }
     for method, res, secs in (("model", r, wall), ("HR greedy", gr, g_wall)):
         s = res.summary
+        st = s.get("stages", {})
         rows.append(
             {
                 "instance": name,
                 "method": method,
+                "solver": s.get("solver", "-"),
                 "teachers": len(d.teachers) if d.teachers is not None else 0,
                 "schools": int((d.schools["status"] != "candidate").sum()),
                 "pool": s["pool"],
@@ -86,8 +94,16 @@ def run(name: str, spec: dict[str, Any], seed: int) -> list[dict[str, Any]]:
                     / max(1, sum(v is not None for v in s["cv_after"].values())),
                     4,
                 ),
+                "sum_cv2_after": round(sum_cv2[method], 5),
+                # greedy Σ CV² / model Σ CV² (> 1: the model balances better)
+                "cv2_gain": round(sum_cv2["HR greedy"] / max(sum_cv2[method], 1e-12), 3),
+                "cv_after": ";".join(f"{k}={v}" for k, v in s["cv_after"].items()),
                 "status": s["status"],
                 "gap": None if s.get("gap") is None else round(s["gap"], 5),
+                "pass_status": ";".join(f"{k}={v.get('status')}" for k, v in st.items()),
+                "gap_rest": (
+                    None if "gap" not in st.get("rest", {}) else round(st["rest"]["gap"], 6)
+                ),
                 "seconds": round(secs, 1),
                 "time_limit": spec["time_limit"],
                 "seed": seed,
@@ -121,7 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     facts = (
         f"date {dt.datetime.now().isoformat(timespec='seconds')}, {platform.platform()}, "
         f"python {platform.python_version()}, {os.cpu_count()} cores (shared with other jobs), "
-        f"seed {args.seed}; peak_rss_mib is the process peak so far (cumulative)."
+        f"seed {args.seed}; peak_rss_mib is the process peak so far (cumulative). "
+        f"load average at the end {os.getloadavg()[0]:.1f} (other agents share the cores, "
+        "so seconds are pessimistic). gap is on the weighted objective (shortfall dominates); "
+        "gap_rest is pass 2 (balance, commute, preferences, moves) alone."
     )
     (RESULTS / "rotation_bench.md").write_text(
         "# Rotation benchmark\n\n" + facts + "\n\n" + _markdown(df) + "\n",

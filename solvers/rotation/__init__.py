@@ -7,11 +7,13 @@ Entry point :func:`solve_rotation`; formulation in :mod:`solvers.rotation.model`
 from __future__ import annotations
 
 import threading
+import time
 
 from planner.errors import InfeasiblePlan
 from planner.model import District
 from solvers.progress import ProgressFn
 from solvers.rotation.greedy import greedy_moves
+from solvers.rotation.mip import solve_mip
 from solvers.rotation.model import ModelSolution, build_and_solve
 from solvers.rotation.problem import RotationProblem, build_problem, explain_infeasible
 from solvers.rotation.result import RotationResult, build_result
@@ -61,20 +63,38 @@ def solve_rotation(
     ValueError
         If the district has no teachers.
     """
+    t0 = time.perf_counter()
     settings = settings or RotationSettings()
     p = build_problem(district, settings)
     reasons = explain_infeasible(p, district.policy)
     if reasons:
         raise InfeasiblePlan(reasons)
-    sol = build_and_solve(p, settings, district.policy, progress, stop, hint=greedy_moves(p))
+    hint = greedy_moves(p)
+    if settings.solver == "highs":
+        sol = solve_mip(p, settings, district.policy, progress, stop, hint=hint, t_start=t0)
+    else:
+        # the time limit covers building the problem too
+        left = max(0.1, settings.time_limit - (time.perf_counter() - t0))
+        sol = build_and_solve(
+            p,
+            settings.model_copy(update={"time_limit": left}),
+            district.policy,
+            progress,
+            stop,
+            hint=hint,
+        )
     info = {
         "status": sol.status,
         "objective": sol.objective,
         "bound": sol.bound,
         "tie_break_status": sol.tie_break_status,
-        "solve_seconds": sol.solve_seconds,
+        "solve_seconds": time.perf_counter() - t0,
     }
-    return build_result(district, p, settings, expand_moves(p, sol), info)
+    res = build_result(district, p, settings, expand_moves(p, sol), info)
+    res.summary["solver"] = settings.solver
+    if sol.stages:
+        res.summary["stages"] = sol.stages
+    return res
 
 
 __all__ = [

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -66,6 +66,7 @@ class ModelSolution:
     bound: float
     tie_break_status: str
     solve_seconds: float
+    stages: dict[str, dict[str, float | str]] = field(default_factory=dict)  # per pass (HiGHS)
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):

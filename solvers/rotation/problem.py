@@ -38,6 +38,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from planner.balance import weighted_cv as balance_weighted_cv
 from planner.eligibility import assess_eligibility
 from planner.model import District
 from planner.policy import BACKBONE_RANK, GRADES, LEVELS, Level, Policy
@@ -195,15 +196,12 @@ def cv_sets(district: District, pupils: np.ndarray) -> dict[Level, np.ndarray]:
 
 
 def weighted_cv(values: np.ndarray, weights: np.ndarray) -> float:
-    """Enrolment-weighted coefficient of variation: sqrt(Σ w(x − X̄)² / Σw) / X̄."""
-    w = np.asarray(weights, dtype=float)
-    x = np.asarray(values, dtype=float)
-    if w.sum() <= 0:
-        return float("nan")
-    mean = float((w * x).sum() / w.sum())
-    if mean == 0:
-        return float("nan")
-    return float(math.sqrt(float((w * (x - mean) ** 2).sum() / w.sum())) / mean)
+    """Enrolment-weighted coefficient of variation: sqrt(Σ w(x − X̄)² / Σw) / X̄.
+
+    The one of :func:`planner.balance.weighted_cv`, so the rotation figures and the balance
+    metrics agree (zero-weight schools are left out; ``nan`` when undefined).
+    """
+    return balance_weighted_cv(values, weights)
 
 
 def indicator_cvs(district: District, pupils: np.ndarray, counts: np.ndarray) -> dict[str, float]:

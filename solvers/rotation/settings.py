@@ -106,7 +106,17 @@ class RotationSettings(BaseModel):
     )
     time_limit: float = Field(10.0, gt=0, description="Wall-clock seconds for the whole solve.")
     seed: int = Field(0, description="Random seed; the same seed and inputs give the same list.")
-    num_workers: int = Field(2, ge=1, description="CP-SAT workers (fixed for determinism).")
+    solver: Literal["highs", "cpsat"] = Field(
+        "highs",
+        description="MIP backend: 'highs' (lexicographic passes, proves optimality on the "
+        "sample county; see solvers.rotation.mip) or 'cpsat' (one weighted objective).",
+    )
+    mip_gap: float = Field(
+        1e-6, ge=0, description="HiGHS relative gap at which a pass counts as optimal."
+    )
+    num_workers: int = Field(
+        2, ge=1, description="CP-SAT workers (fixed for determinism); HiGHS always uses 1."
+    )
     deterministic: bool = Field(
         True,
         description="Interleaved search with several workers, so that the same seed gives the "
