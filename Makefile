@@ -26,8 +26,8 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run_all
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check planner solvers geo api scenarios tests
-	$(VENV)/bin/ruff format --check planner solvers geo api scenarios tests
+	$(VENV)/bin/ruff check planner solvers geo api scenarios tests benchmarks
+	$(VENV)/bin/ruff format --check planner solvers geo api scenarios tests benchmarks
 	$(VENV)/bin/mypy
 
 serve: $(STAMP)

@@ -13,18 +13,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-
-def _load(district_dir: Path) -> Any:
-    """Load a district folder; on errors print every problem and exit 1."""
-    from planner.errors import ValidationFailed
-    from planner.io import load_district
-
-    try:
-        return load_district(district_dir)
-    except ValidationFailed as exc:
-        for p in exc.problems:
-            typer.echo(str(p), err=True)
-        raise typer.Exit(1) from None
+from api.cli_common import load_or_exit
 
 
 def _run_in_thread(fn: Any, stop: threading.Event) -> Any:
@@ -127,7 +116,7 @@ def register(
         from solvers.catchment.types import CatchmentSettings
         from solvers.progress import Cancelled, console_progress
 
-        district = _load(district_dir)
+        district = load_or_exit(district_dir)
         try:
             settings = CatchmentSettings(
                 level=level,
@@ -177,7 +166,7 @@ def register(
         """Check a catchment plan rule by rule and recompute its terms (exit 1 on a violation)."""
         from solvers.catchment.check import check_catchment
 
-        district = _load(district_dir)
+        district = load_or_exit(district_dir)
         report = check_catchment(district, out)
         for v in report.violations:
             typer.echo(f"violation {v}")

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli_common import load_or_exit
+
 
 def register(
     app: typer.Typer, solve_app: typer.Typer, check_app: typer.Typer, bench_app: typer.Typer
@@ -29,16 +31,9 @@ def register(
         charts: Annotated[bool, typer.Option(help="Write a PNG chart per school.")] = True,
     ) -> None:
         """Forecast pupils per unit, level, grade and year; warn where seats run short."""
-        from planner.errors import ValidationFailed
         from planner.forecast import ForecastSettings, backtest, forecast_district, write_forecast
-        from planner.io import load_district
 
-        try:
-            district = load_district(district_dir)
-        except ValidationFailed as exc:
-            for p in exc.problems:
-                typer.echo(str(p), err=True)
-            raise typer.Exit(1) from None
+        district = load_or_exit(district_dir)
         try:
             settings = ForecastSettings(years=years, window=window, min_cohort=min_cohort)
         except ValueError as exc:

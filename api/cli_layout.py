@@ -1,4 +1,8 @@
-"""``schoolplan solve layout`` and ``schoolplan bench layout``: school layout adjustment."""
+"""``schoolplan solve layout``, ``check layout`` and ``bench layout``.
+
+Exit codes: 0 done; 1 invalid input (every problem printed) or, for ``check``, a broken rule;
+2 infeasible (the reasons printed, nothing written) or bad settings.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from api.cli_common import load_or_exit
 
 
 def register(
@@ -66,17 +72,11 @@ def register(
         With ``--years N`` it decides in which year to open each candidate and add classrooms,
         against the enrolment forecast (see docs/forecast.md).
         """
-        from planner.errors import InfeasiblePlan, ValidationFailed
-        from planner.io import load_district
+        from planner.errors import InfeasiblePlan
         from solvers.layout.district import LayoutSettings, solve_layout
         from solvers.progress import console_progress
 
-        try:
-            district = load_district(district_dir)
-        except ValidationFailed as exc:
-            for p in exc.problems:
-                typer.echo(str(p), err=True)
-            raise typer.Exit(1) from None
+        district = load_or_exit(district_dir)
         if years is not None:
             _multiyear(
                 district,
@@ -113,7 +113,7 @@ def register(
             typer.echo("", err=True)
             for r in exc.reasons:
                 typer.echo(f"infeasible: {r}", err=True)
-            raise typer.Exit(3) from None
+            raise typer.Exit(2) from None
         typer.echo("", err=True)
         files = result.write(out)
         s = result.summary
@@ -139,15 +139,7 @@ def register(
         """Verify a layout result rule by rule (multi-year plans year by year)."""
         import json
 
-        from planner.errors import ValidationFailed
-        from planner.io import load_district
-
-        try:
-            district = load_district(district_dir)
-        except ValidationFailed as exc:
-            for p in exc.problems:
-                typer.echo(str(p), err=True)
-            raise typer.Exit(1) from None
+        district = load_or_exit(district_dir)
         summary = json.loads((out / "summary.json").read_text())
         if isinstance(summary.get("years"), list):
             from solvers.layout.multiyear import check_multiyear
@@ -231,7 +223,7 @@ def _multiyear(
         typer.echo("", err=True)
         for r in getattr(exc, "reasons", [str(exc)]):
             typer.echo(f"infeasible: {r}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(2) from None
     typer.echo("", err=True)
     files = plan.write(out)
     s = plan.summary

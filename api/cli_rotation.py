@@ -13,18 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-
-def _load(district_dir: Path) -> Any:
-    """Load a district folder; on errors print every problem and exit 1."""
-    from planner.errors import ValidationFailed
-    from planner.io import load_district
-
-    try:
-        return load_district(district_dir)
-    except ValidationFailed as exc:
-        for p in exc.problems:
-            typer.echo(str(p), err=True)
-        raise typer.Exit(1) from None
+from api.cli_common import load_or_exit
 
 
 def print_summary(s: dict[str, Any]) -> None:
@@ -67,7 +56,7 @@ def register(
         from solvers.progress import Cancelled, console_progress
         from solvers.rotation import RotationSettings, solve_rotation
 
-        district = _load(district_dir)
+        district = load_or_exit(district_dir)
         settings = RotationSettings(
             year=year, time_limit=time_limit, seed=seed, num_workers=workers
         )
@@ -98,7 +87,7 @@ def register(
         """Check a rotation list rule by rule (exit 1 on any violation)."""
         from solvers.rotation.check import check_rotation
 
-        rep = check_rotation(_load(district_dir), out)
+        rep = check_rotation(load_or_exit(district_dir), out)
         typer.echo(str(rep))
         if not rep.ok:
             raise typer.Exit(1)
