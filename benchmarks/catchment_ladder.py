@@ -320,6 +320,8 @@ def _notes() -> list[str]:
         "cbc_*: the same model in plain PuLP + CBC (baseline_pulp.py) with the same time limit; "
         "cbc_time_ratio = CBC wall / our wall ('≥' when CBC did not prove optimality).",
         "check: the solver-independent validator (solvers/catchment/check.py) on the written plan.",
+        "status 'optimal' means proven; a solve stopped at gap_limit reports 'feasible' with its "
+        "gap. wall_s includes building the problem arrays (outside the per-level time limit).",
     ]
 
 

@@ -96,9 +96,13 @@ def solve_cpsat(
     """Solve the model with CP-SAT (``random_seed=settings.seed``, ``num_workers`` fixed).
 
     Columns with upper bound 0 (fixed by reduced costs) are left out. ``reference`` is an
-    estimate of the objective (the LP bound) for choosing the objective scale.
+    estimate of the objective (the LP bound) for choosing the objective scale. ``time_limit``
+    counts from the call, so the model build is part of it; status ``optimal`` means proven
+    (a search stopped by ``gap_limit`` is ``feasible``).
     """
-    t0 = time.perf_counter() if t0 is None else t0
+    start = time.perf_counter()
+    t0 = start if t0 is None else t0
+    deadline = start + max(time_limit, 0.0)
     m = cp_model.CpModel()
     active = model.ub > 0
     vs = model.var_scale
@@ -148,9 +152,15 @@ def solve_cpsat(
             assert vj is not None
             m.add_hint(vj, int(round(hint[j] * vs[j])))
 
+    left = deadline - time.perf_counter()
+    if left <= 0.05:  # the model build used the budget: do not start the search
+        return RawResult(
+            None, "unknown", -np.inf, None, time.perf_counter() - t0,
+            {"cpsat_status": "NOT_STARTED (time limit reached while building)"},
+        )  # fmt: skip
     solver = cp_model.CpSolver()
     p = solver.parameters
-    p.max_time_in_seconds = float(max(time_limit - (time.perf_counter() - t0), 0.05))
+    p.max_time_in_seconds = float(left)
     p.num_workers = settings.num_workers
     p.random_seed = settings.seed
     p.relative_gap_limit = settings.gap_limit
@@ -184,6 +194,8 @@ def solve_cpsat(
         cp_model.FEASIBLE: "feasible",
         cp_model.INFEASIBLE: "infeasible",
     }.get(st, "unknown")
+    if status == "optimal" and solver.best_objective_bound < solver.objective_value - 0.5:
+        status = "feasible"  # stopped at relative_gap_limit: not proven optimal
     bound = (
         solver.best_objective_bound / k + model.offset - slack
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE)

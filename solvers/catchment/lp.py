@@ -20,6 +20,7 @@ import highspy
 import numpy as np
 
 from solvers.catchment.contiguity import components
+from solvers.catchment.heuristic import repair_chains
 from solvers.catchment.mip import LinearModel, make_highs
 from solvers.catchment.problem import CatchmentProblem
 from solvers.catchment.types import ObjectiveWeights
@@ -34,13 +35,25 @@ class LPResult:
     values: np.ndarray
     reduced_costs: np.ndarray
     seconds: float
+    row_duals: np.ndarray | None = None
 
 
 def solve_lp(model: LinearModel, *, seed: int, time_limit: float) -> LPResult:
-    """Solve the LP relaxation with HiGHS (dual simplex by default, one thread, deterministic)."""
+    """Solve the LP relaxation with HiGHS (dual simplex by default, one thread, deterministic).
+
+    ``time_limit`` is wall-clock from the call and enforced through the simplex interrupt
+    callback; a stopped LP has status ``"unknown"`` and no bound.
+    """
     t0 = time.perf_counter()
+    deadline = t0 + max(time_limit, 0.01)
     h = make_highs(model, integer=False, seed=seed, threads=1)
-    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.01)))
+
+    def on_interrupt(e: object) -> None:  # HiGHS may overshoot its own limit: enforce it
+        if time.perf_counter() > deadline:
+            e.data_in.user_interrupt = True  # type: ignore[attr-defined]
+
+    h.cbSimplexInterrupt.subscribe(on_interrupt)
     h.run()
     st = h.getModelStatus()
     sol = h.getSolution()
@@ -57,7 +70,38 @@ def solve_lp(model: LinearModel, *, seed: int, time_limit: float) -> LPResult:
         values=np.asarray(sol.col_value) if ok else np.zeros(model.n_cols),
         reduced_costs=np.asarray(sol.col_dual) if ok else np.zeros(model.n_cols),
         seconds=time.perf_counter() - t0,
+        row_duals=np.asarray(sol.row_dual) if ok else None,
     )
+
+
+def overflow_lower_bound(model: LinearModel, lp: LPResult) -> float | None:
+    """A proven lower bound on the overflow pupils of any plan, from the LP's row duals.
+
+    Lagrangian bound of ``min Σ o_s`` over the same rows: for duals ``y`` with the right signs
+    (wrong-signed ones, numerical noise, are set to 0), every ``v`` in the column box satisfies
+    ``Σ o_s ≥ Σ_i y_i·(row bound) + Σ_j min_box (c_j − a_jᵀy) v_j`` with ``c`` the overflow-only
+    cost. The main LP's duals (objective ≈ lexicographic, overflow weight dominant) scaled by
+    ``1 / W_o`` make this nearly tight. None when the LP was not solved to optimality.
+    """
+    if lp.status != "optimal" or lp.row_duals is None:
+        return None
+    o = model.cols["overflow"]
+    w_o = float(model.obj[o][0]) if o.stop > o.start else 1.0
+    if w_o <= 0:
+        return None
+    y = lp.row_duals / w_o
+    y = np.where((y > 0) & ~np.isfinite(model.row_lo), 0.0, y)
+    y = np.where((y < 0) & ~np.isfinite(model.row_hi), 0.0, y)
+    rows = np.where(y > 0, y * np.nan_to_num(model.row_lo, neginf=0.0), 0.0) + np.where(
+        y < 0, y * np.nan_to_num(model.row_hi, posinf=0.0), 0.0
+    )
+    c = np.zeros(model.n_cols)
+    c[o] = 1.0
+    d = c - model.A.T @ y
+    lb, ub = model.lb, model.ub
+    box = np.minimum(d * lb, np.where(np.isfinite(ub), d * ub, np.where(d < 0, -np.inf, 0.0)))
+    val = float(rows.sum() + box.sum())
+    return val if np.isfinite(val) else None
 
 
 def round_assignment(
@@ -78,6 +122,8 @@ def round_assignment(
     assign[pb.pair_unit[chosen]] = pb.pair_school[chosen]
     if pb.contiguity == "closer_neighbour":
         assign = repair_closer_neighbour(pb, assign)
+        if hard_violations(pb, assign):
+            assign = repair_chains(pb, assign, weights or ObjectiveWeights())
     if weights is not None and pb.contiguity != "exact":
         assign = repair_overflow(pb, assign, weights)
     return assign

@@ -30,6 +30,8 @@ for it (balance rows and ``e_s`` use 1/1000 pupil).
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -304,10 +306,26 @@ def build_model(pb: CatchmentProblem, settings: CatchmentSettings) -> LinearMode
 # -- HiGHS ---------------------------------------------------------------------------------
 
 
+def new_highs() -> highspy.Highs:
+    """A silent :class:`highspy.Highs` (the banner HiGHS prints on construction is swallowed)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def make_highs(model: LinearModel, *, integer: bool, seed: int, threads: int = 1) -> highspy.Highs:
     """A silent, deterministic :class:`highspy.Highs` holding the model (MIP or its LP)."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("threads", int(threads))
     lp = highspy.HighsLp()
@@ -357,16 +375,24 @@ def solve_highs(
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
     t0: float | None = None,
+    gap: float | None = None,
 ) -> RawResult:
     """Solve the MIP with HiGHS (one thread, ``random_seed=settings.seed``: deterministic).
 
-    Progress is reported on every improving solution; ``stop`` interrupts through the MIP
-    interrupt callback.
+    ``time_limit`` counts from the call, model passing included. HiGHS can overshoot its own
+    limit (root LP, presolve of a large MIP), so a wall-clock deadline is also enforced through
+    the MIP and simplex interrupt callbacks, which also serve ``stop``. Progress is reported on
+    every improving solution (times from ``t0``). ``gap`` overrides ``settings.gap_limit``.
     """
-    t0 = time.perf_counter() if t0 is None else t0
+    start = time.perf_counter()
+    t0 = start if t0 is None else t0
+    deadline = start + max(time_limit, 0.01)
     h = make_highs(model, integer=True, seed=settings.seed, threads=1)
-    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
-    h.setOptionValue("mip_rel_gap", float(settings.gap_limit))
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return RawResult(None, "unknown", -np.inf, None, time.perf_counter() - t0, {})
+    h.setOptionValue("time_limit", float(max(left, 0.01)))
+    h.setOptionValue("mip_rel_gap", float(settings.gap_limit if gap is None else gap))
     first: list[float] = []
 
     def on_improve(e: object) -> None:
@@ -381,15 +407,13 @@ def solve_highs(
                 )
             )
 
-    deadline = time.perf_counter() + max(time_limit, 0.01)
-
     def on_interrupt(e: object) -> None:
-        # HiGHS can overshoot its own time limit at the root of a large MIP: enforce it here.
         if (stop is not None and stop.is_set()) or time.perf_counter() > deadline:
             e.data_in.user_interrupt = True  # type: ignore[attr-defined]
 
     h.cbMipImprovingSolution.subscribe(on_improve)
     h.cbMipInterrupt.subscribe(on_interrupt)
+    h.cbSimplexInterrupt.subscribe(on_interrupt)
     if hint is not None:
         sol = highspy.HighsSolution()
         sol.col_value = list(map(float, hint))

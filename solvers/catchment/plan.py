@@ -369,6 +369,10 @@ class CatchmentPlan:
                 "first_feasible_seconds": sol.first_feasible_seconds,
                 "solver": sol.solver,
                 "contiguity_waived_units": self._waived(sol),
+                # travel + moved (+ balance) part alone vs every plan with no more overflow
+                "gap_travel_moved": _opt_float(sol.info.get("gap_travel_moved")),
+                "overflow_lower_bound": _opt_float(sol.info.get("overflow_lower_bound")),
+                "overflow_proven_minimal": bool(sol.info.get("overflow_proven_minimal", False)),
             }
         blocks = list(levels.values())
         status = max((b["status"] for b in blocks), key=STATUS_ORDER.index, default="infeasible")
@@ -573,3 +577,11 @@ __all__ = [
     "school_table",
     "unit_grades",
 ]
+
+
+def _opt_float(v: Any) -> float | None:
+    """``float(v)``, or None when ``v`` is None or not finite (JSON-ready)."""
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None

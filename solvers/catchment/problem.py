@@ -76,6 +76,7 @@ class CatchmentProblem:
     school_ids: np.ndarray
     school_status: np.ndarray  # open | candidate | closed
     school_level: np.ndarray  # primary | junior | nine_year
+    contiguity_waived: np.ndarray  # (n_units,) bool: contiguity waived (no contiguous option)
     warnings: tuple[str, ...] = ()
 
     @property
@@ -282,6 +283,7 @@ def build_problem(
     enrolled = pupils - movable
 
     u, s, c, w = _pairs_for_level(district, level, settings, usable, cur, cur_ok)
+    stranded_mask = np.zeros(n_units, dtype=bool)
     warnings += w
     if c.size and not (np.isfinite(c).all() and (c >= 0).all()):
         raise ValueError("travel costs must be finite and non-negative")
@@ -310,7 +312,6 @@ def build_problem(
                 f"(e.g. {', '.join(map(str, ids))}); the closer-neighbour rule is waived for them"
             )
         u, s, c = u[keep], s[keep], c[keep]
-        stranded_mask = np.zeros(n_units, dtype=bool)
         stranded_mask[stranded] = True
         contig = contiguity_data(
             u, s, c, unit_xy, school_xy, adj_a, adj_b, locked, extra_exempt=stranded_mask[u]
@@ -327,7 +328,6 @@ def build_problem(
                 f"(e.g. {', '.join(map(str, ids))}); exact contiguity is waived for them"
             )
         u, s, c = u[keep], s[keep], c[keep]
-        stranded_mask = np.zeros(n_units, dtype=bool)
         stranded_mask[stranded] = True
         contig = contiguity_data(
             u, s, c, unit_xy, school_xy, adj_a, adj_b, locked,
@@ -394,6 +394,7 @@ def build_problem(
         school_ids=district.schools["school_id"].astype(str).to_numpy(),
         school_status=status,
         school_level=district.schools["level"].astype(str).to_numpy(),
+        contiguity_waived=stranded_mask,
         warnings=tuple(warnings),
     )
 

@@ -1,17 +1,23 @@
 """Solve the catchment model: explain, LP bound and warm start, fixing, CP-SAT or HiGHS.
 
-Pipeline per level (:func:`solve_level`)
----------------------------------------
+Pipeline per level (:func:`solve_level`), all against one wall-clock deadline
+---------------------------------------------------------------------------
 1. :func:`.explain.explain_infeasibility` — raise :class:`~planner.errors.InfeasiblePlan`
    with numbers before any solver runs; seat shortages become warnings.
 2. :func:`.mip.build_model` — the rows of the formulation.
-3. :func:`.lp.solve_lp` — the LP relaxation (HiGHS): a proven lower bound for the sparse model.
-4. Round the LP (repairing the closer-neighbour rule): the first plan. If it meets the LP
-   bound, it is optimal and no MIP runs.
-5. Reduced-cost fixing against that plan, then CP-SAT (``settings.solver="cpsat"``, hinted with
-   the rounded plan) or HiGHS (given it as a MIP start) on the reduced model.
-6. Re-evaluate the best plan in exact floats (:func:`.problem.evaluate`); the reported bound is
-   the best proven one: ``max(LP bound, min(solver bound, plan used for fixing))``.
+3. Closer-neighbour: a contiguous plan at once — :func:`.heuristic.grow` (catchments grown from
+   the schools' units, capacity-aware) and :func:`.heuristic.local_search` (boundary moves).
+4. :func:`.lp.solve_lp` — the LP relaxation (HiGHS): a proven lower bound for the sparse model.
+   Round it (repairing the closer-neighbour rule) and improve it by local search. If a plan
+   meets the LP bound within ``gap_limit``, no MIP runs.
+5. Reduced-cost fixing against the best plan; RINS: units where the plan and the LP disagree
+   (plus neighbours) are freed, the rest fixed, and HiGHS solves that small MIP.
+6. CP-SAT (``settings.solver="cpsat"``, hinted with the best plan) or HiGHS (given it as a MIP
+   start) on the reduced model, for the time left.
+7. Re-evaluate the best plan in exact floats (:func:`.problem.evaluate`); the reported bound is
+   the best proven one: ``max(LP bound, min(solver bound, plan used for fixing))``. Status
+   ``optimal`` only when proven; stopped at ``gap_limit`` or the clock: ``feasible``.
+   ``info`` also splits off overflow (``gap_travel_moved``, ``overflow_lower_bound``).
 
 The bound is proven for the *sparse pair set* (``k_nearest`` cheapest allowed pairs per unit plus
 today's school; ``info["bound_scope"]``). A plan reported optimal is optimal for that set; a pair
@@ -31,20 +37,31 @@ from planner.model import District
 from planner.policy import Level
 from solvers.catchment.cpsat import solve_cpsat
 from solvers.catchment.explain import capacity_warnings, explain_infeasibility
+from solvers.catchment.heuristic import grow, local_search
 from solvers.catchment.lp import (
+    LPResult,
     hard_violations,
+    overflow_lower_bound,
     reduced_cost_fixing,
     round_assignment,
     solution_vector,
     solve_lp,
 )
-from solvers.catchment.mip import RawResult, build_model, solve_highs
+from solvers.catchment.mip import LinearModel, RawResult, build_model, solve_highs
 from solvers.catchment.problem import CatchmentProblem, build_problem, evaluate
 from solvers.catchment.types import CatchmentSettings, LevelSolution, SolveStatus
 from solvers.progress import Cancelled, ProgressEvent, ProgressFn
 
-#: Share of the time limit the LP relaxation may use.
+#: Share of the time left the LP relaxation may use.
 LP_TIME_SHARE = 0.5
+#: Share of the time left each local search may use.
+HEURISTIC_TIME_SHARE = 0.15
+#: Share of the time left the LP-guided neighbourhood search (RINS) may use.
+RINS_TIME_SHARE = 0.6
+#: Share of the time left one RINS round may use.
+RINS_ROUND_SHARE = 0.3
+#: Relative gap at which a neighbourhood MIP stops.
+RINS_GAP = 1e-5
 
 
 def _assign_from_values(pb: CatchmentProblem, x: np.ndarray) -> np.ndarray:
@@ -52,6 +69,48 @@ def _assign_from_values(pb: CatchmentProblem, x: np.ndarray) -> np.ndarray:
     on = np.flatnonzero(x > 0.5)
     assign[pb.pair_unit[on]] = pb.pair_school[on]
     return assign
+
+
+def _lp_argmax(pb: CatchmentProblem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's pair with the largest LP value (school per unit) and whether it is fractional."""
+    assign = np.full(pb.n_units, -1, dtype=np.int64)
+    frac = np.zeros(pb.n_units, dtype=bool)
+    if pb.n_pairs == 0:
+        return assign, frac
+    order = np.lexsort((np.arange(pb.n_pairs), -np.round(x, 9), pb.pair_unit))
+    u_sorted = pb.pair_unit[order]
+    first = order[np.r_[True, u_sorted[1:] != u_sorted[:-1]]]
+    assign[pb.pair_unit[first]] = pb.pair_school[first]
+    frac[pb.pair_unit[first]] = x[first] < 1 - 1e-6
+    return assign, frac
+
+
+def _neighbourhood(pb: CatchmentProblem, free: np.ndarray, rings: int) -> np.ndarray:
+    """``free`` grown by ``rings`` steps on the unit adjacency graph."""
+    free = free.copy()
+    for _ in range(rings):
+        if pb.adj_a.size == 0:
+            break
+        grow = free[pb.adj_a] | free[pb.adj_b]
+        nxt = free.copy()
+        nxt[pb.adj_a[grow]] = True
+        nxt[pb.adj_b[grow]] = True
+        if np.array_equal(nxt, free):
+            break
+        free = nxt
+    return free
+
+
+def _fix_outside(
+    pb: CatchmentProblem, model: LinearModel, ub: np.ndarray, assign: np.ndarray, free: np.ndarray
+) -> LinearModel:
+    """A copy of the model with every unit outside ``free`` fixed to its school in ``assign``."""
+    ub = ub.copy()
+    xs = model.cols["x"]
+    fixed_unit = ~free[pb.pair_unit] & (assign[pb.pair_unit] >= 0)
+    off = fixed_unit & (pb.pair_school != assign[pb.pair_unit])
+    ub[xs] = np.where(off, 0.0, ub[xs])
+    return model.with_upper(ub)
 
 
 def solve_level(
@@ -77,7 +136,10 @@ def solve_level(
     -------
     LevelSolution
         ``terms`` in exact floats; ``info`` holds ``overflow_by_school``, ``load_by_school``,
-        ``warnings``, ``lp_bound``, ``solver_bound``, ``fixed_pairs``, ``bound_scope``.
+        ``warnings``, ``lp_bound``, ``solver_bound``, ``fixed_pairs``, ``bound_scope``,
+        ``contiguity_waived`` (unit positions), ``overflow_lower_bound``,
+        ``overflow_proven_minimal`` and ``gap_travel_moved`` (see :func:`solve_level` docs in
+        ``docs/catchment.md``), ``stages`` (seconds and objective per stage).
 
     Raises
     ------
@@ -87,6 +149,7 @@ def solve_level(
         When ``stop`` is set before any plan exists.
     """
     t0 = time.perf_counter()
+    deadline = t0 + settings.time_limit
     pb = problem
     w = settings.weights
     delta = settings.balance_delta
@@ -97,6 +160,12 @@ def solve_level(
 
     def elapsed() -> float:
         return time.perf_counter() - t0
+
+    def left() -> float:
+        return deadline - time.perf_counter()
+
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
 
     def emit(obj: float | None, bound: float | None, msg: str) -> None:
         if progress is not None:
@@ -110,8 +179,46 @@ def solve_level(
         "bound_scope": f"sparse pair set: {settings.k_nearest} nearest allowed schools per unit "
         "plus today's school",
         "build_seconds": elapsed(),
+        "contiguity_waived": np.flatnonzero(pb.contiguity_waived).astype(np.int64),
     }
-    lp = solve_lp(model, seed=settings.seed, time_limit=LP_TIME_SHARE * settings.time_limit)
+    stages: dict[str, dict[str, float | None]] = {}
+    best: np.ndarray | None = None
+    best_obj = np.inf
+    first_feasible: float | None = None
+    lp_bound = -np.inf
+
+    def offer(cand: np.ndarray | None, stage: str) -> bool:
+        """Keep ``cand`` when it is a valid plan better than the best; True if it was kept."""
+        nonlocal best, best_obj, first_feasible
+        if cand is None or hard_violations(pb, cand):
+            stages[stage] = {"seconds": elapsed(), "objective": None}
+            return False
+        obj = evaluate(pb, cand, w, delta).terms["objective"]
+        stages[stage] = {"seconds": elapsed(), "objective": obj}
+        if best is None or obj < best_obj - 1e-9 * max(1.0, abs(obj)):
+            best, best_obj = cand, obj
+            if first_feasible is None:
+                first_feasible = elapsed()
+            emit(best_obj, lp_bound if np.isfinite(lp_bound) else None, stage)
+            return True
+        return False
+
+    def gap_ok() -> bool:
+        if best is None or not np.isfinite(lp_bound):
+            return False
+        tol = max(1e-9 * max(1.0, abs(best_obj)), settings.gap_limit * abs(best_obj))
+        return bool(best_obj - lp_bound <= tol)
+
+    # 1. A contiguous plan at once: growth from the schools' units, then local search.
+    if pb.contiguity == "closer_neighbour" and not stopped():
+        start = grow(pb, w)
+        offer(start, "grow")
+        if best is not None:
+            ls_end = time.perf_counter() + HEURISTIC_TIME_SHARE * max(left(), 0.0)
+            offer(local_search(pb, best, w, delta, deadline=ls_end), "grow+local_search")
+
+    # 2. LP relaxation: the bound, a rounded plan, and the guide of the neighbourhood search.
+    lp = solve_lp(model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * left(), 0.01))
     info["lp_seconds"] = lp.seconds
     if lp.status == "infeasible":
         raise InfeasiblePlan(
@@ -123,75 +230,100 @@ def solve_level(
         )
     lp_bound = lp.objective if lp.status == "optimal" else -np.inf
     info["lp_bound"] = lp_bound
-
-    best: np.ndarray | None = None
-    best_obj = np.inf
-    first_feasible: float | None = None
     if lp.status == "optimal":
         cand = round_assignment(pb, model.x(lp.values), w)
-        if not hard_violations(pb, cand):
-            best, best_obj = cand, evaluate(pb, cand, w, delta).terms["objective"]
-            first_feasible = elapsed()
-            emit(best_obj, lp_bound, "rounded LP")
-    info["rounded_lp_objective"] = best_obj if best is not None else None
+        offer(cand, "rounded LP")
+        if pb.contiguity != "exact" and not gap_ok() and not hard_violations(pb, cand):
+            ls_end = time.perf_counter() + HEURISTIC_TIME_SHARE * max(left(), 0.0)
+            offer(local_search(pb, cand, w, delta, deadline=ls_end), "rounded LP+local_search")
+        info["rounded_lp_objective"] = stages["rounded LP"]["objective"]
+    proven = gap_ok()
 
-    tol = 1e-9 * max(1.0, abs(best_obj)) if best is not None else 0.0
-    proven = best is not None and best_obj - lp_bound <= max(
-        tol, settings.gap_limit * abs(best_obj)
-    )
-    solver_name = settings.solver
-    solver_bound = -np.inf
-    raw: RawResult | None = None
+    ub = model.ub.copy()
     fixed_bound = np.inf
-    if not proven and not (stop is not None and stop.is_set()):
-        ub = model.ub.copy()
-        if best is not None and lp.status == "optimal":
+    if best is not None and lp.status == "optimal" and not proven:
+        keep = np.zeros(pb.n_pairs, dtype=bool)
+        units = np.flatnonzero(best >= 0)
+        keep[pb.pair_index(units, best[units])] = True
+        fix = reduced_cost_fixing(model, lp, best_obj, keep)
+        ub[model.cols["x"]] = np.where(fix, 0.0, ub[model.cols["x"]])
+        info["fixed_pairs"] = int(fix.sum())
+        fixed_bound = best_obj
+
+    # 3. LP-guided neighbourhood search (RINS): free the units where the plan and the LP
+    #    disagree (and their neighbours), fix the rest to the plan, solve that small MIP.
+    if (
+        best is not None
+        and lp.status == "optimal"
+        and not proven
+        and pb.contiguity != "exact"
+        and not stopped()
+    ):
+        lp_arg, frac = _lp_argmax(pb, model.x(lp.values))
+        rins_end = time.perf_counter() + RINS_TIME_SHARE * max(left(), 0.0)
+        rings, rounds = 1, 0
+        while time.perf_counter() < rins_end - 0.05 and not stopped() and not gap_ok():
+            assert best is not None
+            core = (lp_arg != best) | frac
+            if not core.any():
+                break
+            free = _neighbourhood(pb, core, rings)
+            sub = _fix_outside(pb, model, ub, best, free)
+            hint = solution_vector(pb, model, best, delta)
+            budget = min(rins_end - time.perf_counter(), max(1.0, RINS_ROUND_SHARE * left()))
+            raw = solve_highs(
+                sub, settings, time_limit=budget, hint=hint,
+                stop=stop, t0=t0, gap=RINS_GAP,
+            )  # fmt: skip
+            rounds += 1
+            better = raw.values is not None and offer(
+                _assign_from_values(pb, model.x(raw.values)), f"rins{rounds}"
+            )
+            if not better:
+                if raw.status != "optimal" or free.all():
+                    break
+                rings += 1  # the neighbourhood is exhausted: widen it
+        info["rins_rounds"] = rounds
+        if best is not None:  # fix again against the better plan
             keep = np.zeros(pb.n_pairs, dtype=bool)
             units = np.flatnonzero(best >= 0)
             keep[pb.pair_index(units, best[units])] = True
             fix = reduced_cost_fixing(model, lp, best_obj, keep)
+            ub = model.ub.copy()
             ub[model.cols["x"]] = np.where(fix, 0.0, ub[model.cols["x"]])
             info["fixed_pairs"] = int(fix.sum())
             fixed_bound = best_obj
+    proven = gap_ok()
+
+    # 4. The main solver on the reduced model, hinted with the best plan.
+    solver_name = settings.solver
+    solver_bound = -np.inf
+    raw_main: RawResult | None = None
+    if not proven and not stopped() and left() > 0.1:
         reduced = model.with_upper(ub)
         hint = solution_vector(pb, model, best, delta) if best is not None else None
-        remaining = settings.time_limit - elapsed()
         if settings.solver == "cpsat":
             if hint is None and best is not None:
                 hint = np.zeros(model.n_cols)
                 units = np.flatnonzero(best >= 0)
                 hint[pb.pair_index(units, best[units])] = 1.0
-            raw = solve_cpsat(
-                pb,
-                reduced,
-                settings,
-                time_limit=remaining,
+            raw_main = solve_cpsat(
+                pb, reduced, settings, time_limit=left(),
                 reference=lp_bound if np.isfinite(lp_bound) else 0.0,
-                hint=hint if hint is not None else None,
-                progress=progress,
-                stop=stop,
-                t0=t0,
-            )
+                hint=hint, progress=progress, stop=stop, t0=t0,
+            )  # fmt: skip
         else:
-            raw = solve_highs(
-                reduced,
-                settings,
-                time_limit=remaining,
-                hint=hint,
-                progress=progress,
-                stop=stop,
-                t0=t0,
-            )
-        info.update(raw.info)
-        solver_bound = raw.bound
-        if raw.values is not None:
-            cand = _assign_from_values(pb, model.x(raw.values))
-            obj = evaluate(pb, cand, w, delta).terms["objective"]
-            if obj < best_obj - 1e-9 * max(1.0, abs(obj)) or best is None:
-                best, best_obj = cand, obj
+            raw_main = solve_highs(
+                reduced, settings, time_limit=left(), hint=hint, progress=progress,
+                stop=stop, t0=t0,
+            )  # fmt: skip
+        info.update(raw_main.info)
+        solver_bound = raw_main.bound
+        if raw_main.values is not None:
+            offer(_assign_from_values(pb, model.x(raw_main.values)), solver_name)
             if first_feasible is None:
-                first_feasible = raw.first_feasible_seconds
-        if raw.status == "infeasible" and best is None:
+                first_feasible = raw_main.first_feasible_seconds
+        if raw_main.status == "infeasible" and best is None:
             raise InfeasiblePlan(
                 [
                     f"no {pb.level} plan meets the hard rules together (contiguity "
@@ -200,7 +332,7 @@ def solve_level(
                 ]
             )
     if best is None:
-        if stop is not None and stop.is_set():
+        if stopped():
             raise Cancelled(f"{pb.level}: cancelled before any plan was found")
         raise InfeasiblePlan(
             [f"no {pb.level} plan found within {settings.time_limit:g} s (status unknown)"]
@@ -209,15 +341,15 @@ def solve_level(
     ev = evaluate(pb, best, w, delta)
     obj = ev.terms["objective"]
     bound = lp_bound
-    if raw is not None and np.isfinite(solver_bound):
+    if raw_main is not None and np.isfinite(solver_bound):
         bound = max(bound, min(solver_bound, fixed_bound))
     bound = min(bound, obj)
     gap = abs(obj - bound) / max(abs(obj), 1e-9)
-    status: SolveStatus
-    if proven or (raw is not None and raw.status == "optimal") or gap <= 1e-9:
-        status = "optimal"
-    else:
-        status = "feasible"
+    status: SolveStatus = "optimal" if gap <= 1e-9 else "feasible"
+    if raw_main is not None and raw_main.status == "optimal" and obj <= best_obj + 1e-9 * abs(obj):
+        # proven by the solver over the reduced model, whose plans include ours
+        status = "optimal" if abs(obj - bound) <= 1e-6 * max(1.0, abs(obj)) else status
+    info.update(_overflow_split(model, settings, ev.terms, bound, lp))
     info.update(
         {
             "overflow_by_school": ev.overflow_by_school,
@@ -225,6 +357,7 @@ def solve_level(
             "moved_by_unit": ev.moved_by_unit,
             "warnings": warnings,
             "solver_bound": solver_bound,
+            "stages": stages,
         }
     )
     emit(obj, bound, "done")
@@ -236,10 +369,44 @@ def solve_level(
         bound=bound,
         solve_seconds=elapsed(),
         first_feasible_seconds=first_feasible,
-        solver=solver_name if raw is not None else "highs-lp",
+        solver=solver_name if raw_main is not None else "highs-lp",
         terms=ev.terms,
         info=info,
     )
+
+
+def _overflow_split(
+    model: LinearModel,
+    settings: CatchmentSettings,
+    terms: dict[str, float],
+    bound: float,
+    lp: LPResult | None,
+) -> dict[str, object]:
+    """The gap of the travel + moved (+ balance) part alone, and a proof of minimal overflow.
+
+    For any plan with overflow ``O' ≤ O`` (the plan's overflow) and rest ``R'``,
+    ``W_o O' + R' ≥ bound`` gives ``R' ≥ bound − W_o O``: ``rest_bound``. ``gap_travel_moved``
+    compares the plan's rest with it, i.e. against every plan with no more overflow. When the
+    plan overflows, the LP's row duals give ``overflow_lower_bound``, a Lagrangian bound on the
+    overflow alone, rounded up (:func:`.lp.overflow_lower_bound`); the overflow is proven minimal
+    when the plan reaches it.
+    """
+    w_o = settings.weights.overflow
+    over = terms["overflow_pupils"]
+    rest = terms["objective"] - w_o * over
+    rest_bound = min(max(bound - w_o * over, 0.0), rest) if np.isfinite(bound) else -np.inf
+    out: dict[str, object] = {
+        "rest_objective": rest,
+        "rest_bound": rest_bound,
+        "gap_travel_moved": (rest - rest_bound) / max(abs(rest), 1e-9)
+        if np.isfinite(rest_bound)
+        else None,
+    }
+    lo = overflow_lower_bound(model, lp) if lp is not None else None
+    lo = None if lo is None else float(max(np.ceil(lo - 1e-6), 0.0))
+    out["overflow_lower_bound"] = 0.0 if over <= 0 else lo
+    out["overflow_proven_minimal"] = bool(over <= 0 or (lo is not None and over <= lo))
+    return out
 
 
 def solve_levels(

@@ -85,3 +85,76 @@ def test_violations_are_detected() -> None:
     assert hard_violations(pb, np.array([0, 1, 0])) == [
         "1 unit(s) are cut off from their school's unit"
     ]
+
+
+# -- heuristics and reporting on a generated county ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def county():  # type: ignore[no-untyped-def]
+    from planner.generate import make_district
+
+    return make_district(units=300, primary_schools=12, secondary_schools=5, teachers=60, seed=4)
+
+
+def test_growth_and_local_search_keep_the_rule(county) -> None:  # type: ignore[no-untyped-def]
+    from solvers.catchment import evaluate
+    from solvers.catchment.heuristic import grow, local_search, repair_chains
+
+    s = settings(contiguity="closer_neighbour")
+    pb = build_problem(county, "primary", s)
+    start = grow(pb, s.weights)
+    assert hard_violations(pb, start) == []
+    better = local_search(pb, start, s.weights)
+    assert hard_violations(pb, better) == []
+    obj = evaluate(pb, better, s.weights).terms["objective"]
+    assert obj <= evaluate(pb, start, s.weights).terms["objective"]
+    # today's catchments (with quirks) repaired into a valid plan
+    has = np.diff(pb.unit_ptr) > 0
+    today = np.where(has, pb.current, -1)
+    off = has & (pb.pair_index(np.arange(pb.n_units), today) < 0)
+    today[off] = pb.pair_school[pb.unit_ptr[np.flatnonzero(off)]]
+    assert hard_violations(pb, repair_chains(pb, today, s.weights)) == []
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_plan_comes_back_fast_under_closer_neighbour(county, solver: str) -> None:  # type: ignore[no-untyped-def]
+    from solvers.catchment import solve_level
+
+    s = settings(contiguity="closer_neighbour", solver=solver, time_limit=1.0)
+    pb = build_problem(county, "primary", s)
+    sol = solve_level(pb, s)
+    assert sol.status in ("optimal", "feasible")
+    assert hard_violations(pb, sol.assign) == []
+    assert sol.first_feasible_seconds is not None and sol.first_feasible_seconds < 1.0
+    assert sol.solve_seconds < 3.0  # the time limit is enforced (slack for a loaded machine)
+    assert sol.bound <= sol.objective + 1e-6
+    assert "contiguity_waived" in sol.info
+    waived = np.asarray(sol.info["contiguity_waived"])
+    assert waived.tolist() == np.flatnonzero(pb.contiguity_waived).tolist()
+    g = sol.info["gap_travel_moved"]
+    assert g is not None and 0.0 <= g <= 1.0
+    lo = sol.info["overflow_lower_bound"]
+    assert lo is None or lo <= sol.terms["overflow_pupils"] + 1e-9
+    if sol.status == "optimal":
+        assert sol.gap <= 1e-6
+
+
+def test_waived_units_are_reported() -> None:
+    # U2 is adjacent to nothing: no contiguous option, so the rule is waived for it
+    d = tiny_district(
+        [school("A", 0, 1000)],
+        [unit("U0", 0, 10), unit("U1", 1000, 10), unit("U2", 5000, 10)],
+        adjacency=[("U0", "U1")],
+    )
+    sol = solve(d, contiguity="closer_neighbour")
+    assert sol.info["contiguity_waived"].tolist() == [2]
+    assert sol.info["overflow_proven_minimal"] is True
+
+
+def test_highs_banner_is_silenced(capfd) -> None:  # type: ignore[no-untyped-def]
+    from solvers.catchment.mip import new_highs
+
+    capfd.readouterr()
+    new_highs()
+    assert "HiGHS" not in capfd.readouterr().out

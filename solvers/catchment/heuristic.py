@@ -1,0 +1,290 @@
+"""Fast contiguous plans for the closer-neighbour model: a greedy growth and a boundary local search.
+
+Both work on the sparse pair set of a :class:`~.problem.CatchmentProblem` with the support data
+of :mod:`.contiguity` (pair ``p = (u, s)`` may be used only when it is exempt or a supporting
+pair ``q = (v, s)``, ``v`` adjacent to ``u`` and strictly nearer ``s``, is used too).
+
+Growth (:func:`grow`)
+    Catchments grow outward from the exempt pairs (the school's unit, locked and waived units)
+    in increasing order of the per-pupil cost ``W_t c_p + W_m [s ≠ today's school]``, like a
+    multi-source Dijkstra: a pair becomes available when a supporting pair is taken. A pair
+    whose school has no seats left for the unit is deferred and taken only when nothing else
+    is available (soft capacity). Units that end up with no available pair are placed on their
+    cheapest pair and repaired (:func:`.lp.repair_closer_neighbour`).
+
+Local search (:func:`local_search`)
+    First-improvement sweeps over the units: move unit ``u`` from ``s`` to ``t`` when the new
+    pair is exempt or supported, no unit of ``s`` loses its last support, and the exact objective
+    change (overflow, travel, moved pupils, migrant balance; a stability-cap excess counts as
+    overflow) is negative. Support counts are kept incrementally, so a sweep costs O(pairs).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+
+import numpy as np
+
+from solvers.catchment.problem import CatchmentProblem
+from solvers.catchment.types import ObjectiveWeights
+
+
+def _reverse_support(pb: CatchmentProblem) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of the pairs each pair supports (the inverse of ``contig.support_*``)."""
+    cd = pb.contig
+    assert cd is not None
+    owner = np.repeat(np.arange(pb.n_pairs), np.diff(cd.support_ptr))
+    order = np.argsort(cd.support_idx, kind="stable")
+    ptr = np.concatenate(([0], np.cumsum(np.bincount(cd.support_idx, minlength=pb.n_pairs))))
+    return ptr.astype(np.int64), owner[order].astype(np.int64)
+
+
+def _per_pupil_cost(pb: CatchmentProblem, w: ObjectiveWeights) -> np.ndarray:
+    cur = pb.current[pb.pair_unit]
+    moved = (cur >= 0) & (pb.pair_school != cur)
+    return w.travel * pb.pair_cost + w.moved * moved
+
+
+def _grow_from(pb: CatchmentProblem, weights: ObjectiveWeights, assign: np.ndarray) -> np.ndarray:
+    """Place the unassigned units of a partial plan (valid where assigned) by growth."""
+    cd = pb.contig
+    assert cd is not None
+    r_ptr, r_idx = _reverse_support(pb)
+    key = _per_pupil_cost(pb, weights).tolist()
+    pu, ps = pb.pair_unit.tolist(), pb.pair_school.tolist()
+    rp, ri = r_ptr.tolist(), r_idx.tolist()
+    m = pb.movable.tolist()
+    has = assign >= 0
+    load = (
+        pb.fixed_load + np.bincount(assign[has], weights=pb.movable[has], minlength=pb.n_schools)
+    ).tolist()
+    seats = pb.seats.tolist()
+    on = assign[pb.pair_unit] == pb.pair_school
+    owner = np.repeat(np.arange(pb.n_pairs), np.diff(cd.support_ptr))
+    n_sup = np.bincount(owner, weights=on[cd.support_idx], minlength=pb.n_pairs)
+    start = np.flatnonzero((cd.exempt | (n_sup > 0)) & ~has[pb.pair_unit])
+    a = assign.tolist()
+    heap = [(key[p], p) for p in start.tolist()]
+    heapq.heapify(heap)
+    deferred: list[tuple[float, int]] = []
+    while heap or deferred:
+        if heap:
+            k, p = heapq.heappop(heap)
+            u = pu[p]
+            if a[u] >= 0:
+                continue
+            s = ps[p]
+            if m[u] > 0 and load[s] + m[u] > seats[s]:
+                heapq.heappush(deferred, (k, p))
+                continue
+        else:
+            k, p = heapq.heappop(deferred)
+            u = pu[p]
+            if a[u] >= 0:
+                continue
+            s = ps[p]
+        a[u] = s
+        load[s] += m[u]
+        for d in ri[rp[p] : rp[p + 1]]:
+            if a[pu[d]] < 0:
+                heapq.heappush(heap, (key[d], d))
+    return np.asarray(a, dtype=np.int64)
+
+
+def grow(pb: CatchmentProblem, weights: ObjectiveWeights) -> np.ndarray:
+    """A closer-neighbour plan grown from the schools' units (see the module docstring).
+
+    Returns the school per unit (-1 for units without pairs). The plan meets the rule unless the
+    final repair fails, which :func:`.lp.hard_violations` reports.
+    """
+    assert pb.contig is not None and pb.contiguity == "closer_neighbour"
+    assign = _grow_from(pb, weights, np.full(pb.n_units, -1, dtype=np.int64))
+    return repair_chains(pb, assign, weights)
+
+
+def _unsupported(pb: CatchmentProblem, assign: np.ndarray) -> np.ndarray:
+    """Greatest valid sub-plan: the on-pairs that survive dropping unsupported ones, iterated."""
+    cd = pb.contig
+    assert cd is not None
+    on = (assign[pb.pair_unit] == pb.pair_school) & (assign[pb.pair_unit] >= 0)
+    owner = np.repeat(np.arange(pb.n_pairs), np.diff(cd.support_ptr))
+    while True:
+        n_sup = np.bincount(owner, weights=on[cd.support_idx], minlength=pb.n_pairs)
+        new = on & (cd.exempt | (n_sup > 0))
+        if np.array_equal(new, on):
+            return on
+        on = new
+
+
+def repair_chains(
+    pb: CatchmentProblem, assign: np.ndarray, weights: ObjectiveWeights, rounds: int = 30
+) -> np.ndarray:
+    """Make a plan meet the closer-neighbour rule.
+
+    Units off the rule are dropped (with the units that depended on them) and regrown
+    (:func:`_grow_from`). A unit that still has no available pair is placed on its cheapest
+    pair together with a whole support chain down to an exempt pair (each step the cheapest
+    supporter, preferring units already in that school); chain units are pinned so that later
+    rounds do not undo them. Every kept non-exempt pair has a kept supporter (pruning), so a
+    chain always exists; two chains can compete for a unit, hence the rounds.
+    """
+    cd = pb.contig
+    assert cd is not None
+    has_pairs = np.diff(pb.unit_ptr) > 0
+    assign = np.where(has_pairs, assign, -1)
+    pinned = np.zeros(pb.n_units, dtype=bool)
+    sp, si = cd.support_ptr, cd.support_idx
+    for _ in range(rounds):
+        on = _unsupported(pb, assign) | pinned[pb.pair_unit] & (
+            assign[pb.pair_unit] == pb.pair_school
+        )
+        keep = np.zeros(pb.n_units, dtype=bool)
+        keep[pb.pair_unit[on]] = True
+        part = np.where(keep, assign, -1)
+        part = _grow_from(pb, weights, part)
+        left = np.flatnonzero((part < 0) & has_pairs)
+        if left.size == 0:
+            on = _unsupported(pb, part)
+            if on.sum() == has_pairs.sum():
+                return part
+            assign = part
+            continue
+        for u in left.tolist():
+            p = int(pb.unit_ptr[u])  # cheapest pair
+            s = int(pb.pair_school[p])
+            part[u] = s
+            pinned[u] = True
+            while not cd.exempt[p]:
+                sup = si[sp[p] : sp[p + 1]]
+                in_s = sup[part[pb.pair_unit[sup]] == s]
+                pool = in_s if in_s.size else sup
+                p = int(pool[np.argmin(pb.pair_cost[pool])])
+                part[pb.pair_unit[p]] = s
+                pinned[pb.pair_unit[p]] = True
+        assign = part
+    return assign
+
+
+def local_search(
+    pb: CatchmentProblem,
+    assign: np.ndarray,
+    weights: ObjectiveWeights,
+    balance_delta: float | None = None,
+    deadline: float | None = None,
+    max_sweeps: int = 30,
+) -> np.ndarray:
+    """Improve a plan by single-unit moves that keep the hard rules (module docstring).
+
+    ``assign`` must meet the closer-neighbour rule (when on) and place every unit with pairs on
+    one of them; the result does too. Stops at a local optimum, after ``max_sweeps`` sweeps, or
+    at ``deadline`` (a ``time.perf_counter()`` value).
+    """
+    n_p = pb.n_pairs
+    if n_p == 0:
+        return assign
+    cd = pb.contig if pb.contiguity == "closer_neighbour" else None
+    units = np.flatnonzero(np.diff(pb.unit_ptr) > 0)
+    p_of = np.full(pb.n_units, -1, dtype=np.int64)
+    p_of[units] = pb.pair_index(units, assign[units])
+    if (p_of[units] < 0).any():
+        return assign
+    on_arr = np.zeros(n_p, dtype=bool)
+    on_arr[p_of[units]] = True
+    if cd is not None:
+        r_ptr, r_idx = _reverse_support(pb)
+        owner = np.repeat(np.arange(n_p), np.diff(cd.support_ptr))
+        n_sup = np.bincount(owner, weights=on_arr[cd.support_idx], minlength=n_p).astype(int)
+        rp, ri = r_ptr.tolist(), r_idx.tolist()
+        nsup = n_sup.tolist()
+        exempt = cd.exempt.tolist()
+    on = on_arr.tolist()
+    ps, pc = pb.pair_school.tolist(), pb.pair_cost.tolist()
+    ptr = pb.unit_ptr.tolist()
+    m = pb.movable.astype(float).tolist()
+    cur = pb.current.tolist()
+    seats = pb.seats.astype(float).tolist()
+    load = (
+        pb.fixed_load
+        + np.bincount(assign[units], weights=pb.movable[units], minlength=pb.n_schools)
+    ).tolist()
+    w_o, w_t, w_m, w_b = weights.overflow, weights.travel, weights.moved, weights.balance
+    bal = balance_delta is not None
+    if bal:
+        mig = (
+            pb.fixed_migrant
+            + np.bincount(assign[units], weights=pb.migrant[units], minlength=pb.n_schools)
+        ).tolist()
+        g = pb.migrant.tolist()
+        r, dl = pb.county_migrant_share, float(balance_delta or 0.0)
+    moved = float(pb.movable[(pb.current >= 0) & (assign != pb.current)].sum())
+    cap = pb.moved_cap
+    pl = p_of.tolist()
+    cand = [u for u in units.tolist() if ptr[u + 1] - ptr[u] > 1 and not pb.locked[u]]
+
+    def over(x: float, s: int) -> float:
+        return max(0.0, x - seats[s])
+
+    def bex(mi: float, lo: float) -> float:
+        return max(0.0, abs(mi - r * lo) - dl * lo)
+
+    for _ in range(max_sweeps):
+        improved = False
+        for u in cand:
+            p0 = pl[u]
+            s = ps[p0]
+            # u may leave s only if no unit of s loses its last support
+            if cd is not None and any(
+                nsup[d] < 2 and on[d] and not exempt[d] for d in ri[rp[p0] : rp[p0 + 1]]
+            ):
+                continue
+            mu = m[u]
+            cu = cur[u]
+            ls = load[s]
+            base_s = over(ls, s)
+            d_over_s = over(ls - mu, s) - base_s
+            best, best_p = -1e-9, -1
+            for p in range(ptr[u], ptr[u + 1]):
+                if p == p0:
+                    continue
+                if cd is not None and not exempt[p] and nsup[p] == 0:
+                    continue
+                t = ps[p]
+                d_over = d_over_s + over(load[t] + mu, t) - over(load[t], t)
+                d_mv = 0.0
+                if cu >= 0:
+                    d_mv = mu * (float(t != cu) - float(s != cu))
+                delta = w_o * d_over + w_t * mu * (pc[p] - pc[p0]) + w_m * d_mv
+                if cap is not None and d_mv != 0.0:
+                    delta += w_o * (max(0.0, moved + d_mv - cap) - max(0.0, moved - cap))
+                if bal:
+                    gu = g[u]
+                    delta += w_b * (
+                        bex(mig[s] - gu, ls - mu) - bex(mig[s], ls)
+                        + bex(mig[t] + gu, load[t] + mu) - bex(mig[t], load[t])
+                    )  # fmt: skip
+                if delta < best:
+                    best, best_p = delta, p
+            if best_p < 0:
+                continue
+            p, t = best_p, ps[best_p]
+            on[p0], on[p] = False, True
+            if cd is not None:
+                for d in ri[rp[p0] : rp[p0 + 1]]:
+                    nsup[d] -= 1
+                for d in ri[rp[p] : rp[p + 1]]:
+                    nsup[d] += 1
+            load[s] -= mu
+            load[t] += mu
+            if bal:
+                mig[s] -= g[u]
+                mig[t] += g[u]
+            if cu >= 0:
+                moved += mu * (float(t != cu) - float(s != cu))
+            pl[u] = p
+            improved = True
+        if not improved or (deadline is not None and time.perf_counter() > deadline):
+            break
+    out = assign.copy()
+    out[units] = pb.pair_school[np.asarray(pl, dtype=np.int64)[units]]
+    return out
