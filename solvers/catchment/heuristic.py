@@ -12,6 +12,11 @@ Growth (:func:`grow`)
     is available (soft capacity). Units that end up with no available pair are placed on their
     cheapest pair and repaired (:func:`.lp.repair_closer_neighbour`).
 
+Priced growth (:func:`price_search`)
+    Growth with a per-school seat price added to the key, the prices set by subgradient steps
+    on the seat shortage; every grown plan is improved by the local search. Moves whole rings
+    of units outward from over-full schools (cascades), which single-unit moves cannot.
+
 Local search (:func:`local_search`)
     First-improvement sweeps over the units: move unit ``u`` from ``s`` to ``t`` when the new
     pair is exempt or supported, no unit of ``s`` loses its last support, and the exact objective
@@ -26,7 +31,7 @@ import time
 
 import numpy as np
 
-from solvers.catchment.problem import CatchmentProblem
+from solvers.catchment.problem import CatchmentProblem, evaluate
 from solvers.catchment.types import ObjectiveWeights
 
 
@@ -46,12 +51,23 @@ def _per_pupil_cost(pb: CatchmentProblem, w: ObjectiveWeights) -> np.ndarray:
     return w.travel * pb.pair_cost + w.moved * moved
 
 
-def _grow_from(pb: CatchmentProblem, weights: ObjectiveWeights, assign: np.ndarray) -> np.ndarray:
-    """Place the unassigned units of a partial plan (valid where assigned) by growth."""
+def _grow_from(
+    pb: CatchmentProblem,
+    weights: ObjectiveWeights,
+    assign: np.ndarray,
+    price: np.ndarray | None = None,
+) -> np.ndarray:
+    """Place the unassigned units of a partial plan (valid where assigned) by growth.
+
+    ``price`` (per school, per pupil) is added to the growth key (:func:`price_search`).
+    """
     cd = pb.contig
     assert cd is not None
     r_ptr, r_idx = _reverse_support(pb)
-    key = _per_pupil_cost(pb, weights).tolist()
+    key_arr = _per_pupil_cost(pb, weights)
+    if price is not None:
+        key_arr = key_arr + price[pb.pair_school]
+    key = key_arr.tolist()
     pu, ps = pb.pair_unit.tolist(), pb.pair_school.tolist()
     rp, ri = r_ptr.tolist(), r_idx.tolist()
     m = pb.movable.tolist()
@@ -101,6 +117,53 @@ def grow(pb: CatchmentProblem, weights: ObjectiveWeights) -> np.ndarray:
     assert pb.contig is not None and pb.contiguity == "closer_neighbour"
     assign = _grow_from(pb, weights, np.full(pb.n_units, -1, dtype=np.int64))
     return repair_chains(pb, assign, weights)
+
+
+def price_search(
+    pb: CatchmentProblem,
+    weights: ObjectiveWeights,
+    balance_delta: float | None = None,
+    price0: np.ndarray | None = None,
+    iterations: int = 20,
+    deadline: float | None = None,
+) -> np.ndarray | None:
+    """Priced growth: catchments grown with a per-school seat price, prices set by subgradient.
+
+    Growth with key ``W_t c_p + W_m [moved] + λ_s`` builds additively weighted "Voronoi"
+    catchments, which are star-shaped around the school (a unit's neighbour nearer to ``s``
+    has a smaller key for ``s`` too), so the closer-neighbour rule mostly holds without repair.
+    Raising ``λ`` of an over-full school makes its neighbours take its outer units, whose
+    schools then pass units on outward: the cascades single-unit moves cannot make. Each
+    iteration grows (:func:`_grow_from`), repairs (:func:`repair_chains`) and improves the plan
+    (:func:`local_search`), then sets ``λ_s ← max(0, λ_s + η_k c̃ (load_s − seats_s) / seats_s)``
+    with ``c̃`` the median pair cost and ``η_k = 1 / (1 + k / 10)``. Deterministic for a fixed
+    number of iterations (``deadline`` may stop it earlier).
+
+    Returns the best plan (exact objective) or None when no iteration produced a valid plan.
+    """
+    assert pb.contig is not None and pb.contiguity == "closer_neighbour"
+    lam = np.zeros(pb.n_schools) if price0 is None else np.maximum(price0, 0.0).astype(float)
+    c_med = float(np.median(pb.pair_cost)) if pb.n_pairs else 1.0
+    seats = np.maximum(pb.seats, 1).astype(float)
+    best: np.ndarray | None = None
+    best_obj = np.inf
+    has_pairs = np.diff(pb.unit_ptr) > 0
+    for k in range(iterations):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        a = _grow_from(pb, weights, np.full(pb.n_units, -1, dtype=np.int64), lam)
+        a = repair_chains(pb, a, weights)
+        if (a[has_pairs] < 0).any():
+            break
+        raw = evaluate(pb, a, weights, balance_delta)
+        a = local_search(pb, a, weights, balance_delta, deadline=deadline)
+        obj = evaluate(pb, a, weights, balance_delta).terms["objective"]
+        if obj < best_obj - 1e-9 * max(1.0, abs(obj)):
+            best, best_obj = a, obj
+        step = c_med / (1.0 + k / 10.0)
+        lam = np.maximum(0.0, lam + step * (raw.load - pb.seats) / seats)
+        lam[~pb.usable] = 0.0
+    return best
 
 
 def _unsupported(pb: CatchmentProblem, assign: np.ndarray) -> np.ndarray:

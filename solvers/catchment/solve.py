@@ -10,6 +10,9 @@ Pipeline per level (:func:`solve_level`), all against one wall-clock deadline
 4. :func:`.lp.solve_lp` — the LP relaxation (HiGHS): a proven lower bound for the sparse model.
    Round it (repairing the closer-neighbour rule) and improve it by local search. If a plan
    meets the LP bound within ``gap_limit``, no MIP runs.
+   Closer-neighbour: priced growth (:func:`.heuristic.price_search`, seat prices by
+   subgradient, from zero and from the LP's seat duals) makes the outward cascades that free
+   over-full schools.
 5. Reduced-cost fixing against the best plan; RINS: units where the plan and the LP disagree
    (plus neighbours) are freed, the rest fixed, and HiGHS solves that small MIP.
 6. CP-SAT (``settings.solver="cpsat"``, hinted with the best plan) or HiGHS (given it as a MIP
@@ -37,7 +40,7 @@ from planner.model import District
 from planner.policy import Level
 from solvers.catchment.cpsat import solve_cpsat
 from solvers.catchment.explain import capacity_warnings, explain_infeasibility
-from solvers.catchment.heuristic import grow, local_search
+from solvers.catchment.heuristic import grow, local_search, price_search
 from solvers.catchment.lp import (
     LPResult,
     hard_violations,
@@ -62,6 +65,12 @@ RINS_TIME_SHARE = 0.6
 RINS_ROUND_SHARE = 0.3
 #: Relative gap at which a neighbourhood MIP stops.
 RINS_GAP = 1e-5
+#: Share of the time left the priced growth (closer-neighbour) may use, and its iterations
+#: from zero prices and from the LP's seat duals.
+PRICE_TIME_SHARE = 0.5
+PRICE_ITERATIONS = (25, 15)
+#: LP seat duals used as starting prices are clipped to this many median pair costs.
+PRICE_DUAL_CLIP = 3.0
 
 
 def _assign_from_values(pb: CatchmentProblem, x: np.ndarray) -> np.ndarray:
@@ -237,6 +246,25 @@ def solve_level(
             ls_end = time.perf_counter() + HEURISTIC_TIME_SHARE * max(left(), 0.0)
             offer(local_search(pb, cand, w, delta, deadline=ls_end), "rounded LP+local_search")
         info["rounded_lp_objective"] = stages["rounded LP"]["objective"]
+
+    # 2b. Closer-neighbour: priced growth (seat prices by subgradient), from zero prices and
+    #     from the LP's seat duals; it makes the outward cascades that free over-full schools.
+    if pb.contiguity == "closer_neighbour" and not gap_ok() and not stopped():
+        price_end = time.perf_counter() + PRICE_TIME_SHARE * max(left(), 0.0)
+        offer(
+            price_search(pb, w, delta, iterations=PRICE_ITERATIONS[0], deadline=price_end),
+            "priced growth",
+        )
+        if lp.status == "optimal" and lp.row_duals is not None and not gap_ok():
+            y = lp.row_duals[model.families["soft_capacity"]]
+            clip = PRICE_DUAL_CLIP * float(np.median(pb.pair_cost)) if pb.n_pairs else 0.0
+            offer(
+                price_search(
+                    pb, w, delta, price0=np.clip(-y, 0.0, clip),
+                    iterations=PRICE_ITERATIONS[1], deadline=price_end,
+                ),
+                "priced growth (LP duals)",
+            )  # fmt: skip
     proven = gap_ok()
 
     ub = model.ub.copy()

@@ -117,6 +117,54 @@ def test_growth_and_local_search_keep_the_rule(county) -> None:  # type: ignore[
     assert hard_violations(pb, repair_chains(pb, today, s.weights)) == []
 
 
+def test_priced_growth_keeps_the_rule_and_is_deterministic(county) -> None:  # type: ignore[no-untyped-def]
+    from solvers.catchment import evaluate
+    from solvers.catchment.heuristic import price_search
+
+    s = settings(contiguity="closer_neighbour")
+    pb = build_problem(county, "primary", s)
+    a = price_search(pb, s.weights, iterations=6)
+    assert a is not None
+    assert hard_violations(pb, a) == []
+    b = price_search(pb, s.weights, iterations=6)
+    assert b is not None and a.tolist() == b.tolist()
+    # starting prices are used: a huge price on every school still yields a valid plan
+    c = price_search(pb, s.weights, price0=np.full(pb.n_schools, 1e5), iterations=2)
+    assert c is not None and hard_violations(pb, c) == []
+    assert np.isfinite(evaluate(pb, c, s.weights).terms["objective"])
+
+
+def test_priced_growth_makes_a_cascade() -> None:
+    """Schools A ─ B ─ C on a line (10, 20, 100 seats), five units of 10 pupils between them.
+
+    Nearest school: A takes U0 and U1b (over by 10), B takes U1 and U2b (full), C takes U2.
+    Freeing A needs U1b → B *and* U2b → C: each move alone only shifts the overflow or adds
+    travel, so the local search stays there; the seat prices make the cascade.
+    """
+    d = tiny_district(
+        [school("A", 0, 10), school("B", 2000, 20), school("C", 4000, 100)],
+        [
+            unit("U0", 0, 10), unit("U1b", 900, 10), unit("U1", 2000, 10),
+            unit("U2b", 2900, 10), unit("U2", 4000, 10),
+        ],
+        adjacency=[("U0", "U1b"), ("U1b", "U1"), ("U1", "U2b"), ("U2b", "U2")],
+    )  # fmt: skip
+    from solvers.catchment import evaluate
+    from solvers.catchment.heuristic import local_search, price_search
+
+    s = settings(contiguity="closer_neighbour")
+    pb = build_problem(d, "primary", s)
+    # grown by plain cost: U1b → A (over by 10), U2b → B (full)
+    nearest = np.array([0, 0, 1, 1, 2])
+    assert hard_violations(pb, nearest) == []
+    stuck = local_search(pb, nearest, s.weights)
+    assert evaluate(pb, stuck, s.weights).terms["overflow_pupils"] == 10
+    priced = price_search(pb, s.weights, iterations=10)
+    assert priced is not None and hard_violations(pb, priced) == []
+    assert evaluate(pb, priced, s.weights).terms["overflow_pupils"] == 0
+    assert priced.tolist() == [0, 1, 1, 2, 2]  # U1b → B, U2b → C
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_a_plan_comes_back_fast_under_closer_neighbour(county, solver: str) -> None:  # type: ignore[no-untyped-def]
     from solvers.catchment import solve_level
