@@ -10,9 +10,16 @@ rotation policy (教师交流轮岗). Fields marked *(local)* there differ betwe
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Value types with their allowed ranges, so that a bad ``[policy]`` value is refused on load.
+PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PosFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 Level = Literal["primary", "junior"]
 LEVELS: tuple[Level, ...] = ("primary", "junior")
@@ -90,60 +97,62 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # -- class size (班额) -------------------------------------------------------------
-    class_size_cap: dict[Level, int] = Field(
+    class_size_cap: dict[Level, PosInt] = Field(
         default_factory=_level_caps,
         description="Class-size cap per level (班额上限); seats = classrooms × cap.",
     )
-    large_class_min: int = Field(56, description="Smallest class counted as 大班额 (56–65).")
-    super_large_class_min: int = Field(66, description="Smallest class counted as 超大班额 (≥66).")
-    large_class_share_max: float = Field(
+    large_class_min: PosInt = Field(56, description="Smallest class counted as 大班额 (56–65).")
+    super_large_class_min: PosInt = Field(
+        66, description="Smallest class counted as 超大班额 (≥66)."
+    )
+    large_class_share_max: Share = Field(
         0.05, description="National target: 大班额 ≤ 5 % of classes."
     )
-    super_large_class_share_max: float = Field(
+    super_large_class_share_max: Share = Field(
         0.02, description="National target: 超大班额 ≤ 2 % of classes."
     )
     # -- school size ---------------------------------------------------------------------
-    school_size_max: int = Field(
+    school_size_max: PosInt = Field(
         2000, description="Largest school (pupils) for a single-level school."
     )
-    school_size_max_nine_year: int = Field(
+    school_size_max_nine_year: PosInt = Field(
         2500, description="Largest nine-year (九年一贯制) school, in pupils."
     )
     # -- staffing (编制) --------------------------------------------------------------------
-    staffing_ratio: dict[str, float] = Field(
+    staffing_ratio: dict[str, PosFloat] = Field(
         default_factory=lambda: {"primary": 19.0, "junior": 13.5, "senior": 12.5},
         description="Pupils per teacher post (生师比) per level.",
     )
     # -- balance (优质均衡, 2017) -----------------------------------------------------------
-    cv_limit: dict[Level, float] = Field(
+    cv_limit: dict[Level, PosFloat] = Field(
         default_factory=_cv_limits,
         description="Largest enrolment-weighted coefficient of variation (差异系数) per indicator.",
     )
-    balance_thresholds: dict[Level, dict[str, float]] = Field(
+    balance_thresholds: dict[Level, dict[str, NonNegFloat]] = Field(
         default_factory=_thresholds,
         description="Per-school threshold of each of the 7 indicators, per level.",
     )
-    balance_min_indicators_met: int = Field(
+    balance_min_indicators_met: Annotated[int, Field(ge=0, le=7)] = Field(
         6, description="A school must meet at least this many of 7."
     )
-    balance_min_pupils: int = Field(
+    balance_min_pupils: NonNegInt = Field(
         50, description="Schools under this enrolment are left out of CVs."
     )
     pe_arts_subjects: tuple[str, ...] = Field(
         ("pe", "music", "art"), description="Subjects counted as PE and arts (体育, 音乐, 美术)."
     )
     # -- teacher rotation (交流轮岗) -------------------------------------------------------
-    rotation_min_years: int = Field(
+    rotation_min_years: NonNegInt = Field(
         6, description="Years at one school before a teacher is eligible."
     )
-    rotation_share: float = Field(
+    rotation_share: Share = Field(
         0.10, description="Share of eligible teachers rotated each year (ρ)."
     )
     rotation_share_per_school: bool = Field(
         False,
         description="Also require each sending (urban or strong) school to send ≥ ρ of its eligible.",
     )
-    backbone_share: float = Field(
+    backbone_share: Share = Field(
         0.20, description="Share of backbone teachers (骨干教师) required."
     )
     backbone_denominator: Literal["rotated", "eligible"] = Field(
@@ -153,43 +162,55 @@ class Policy(BaseModel):
     backbone_min_level: BackboneLevel = Field(
         "county", description="Lowest backbone title that counts (county-level or above)."
     )
-    age_cap: dict[Gender, int] = Field(
+    age_cap: dict[Gender, PosInt] = Field(
         default_factory=_age_caps,
         description="Teachers at or above this age are not eligible (by gender).",
     )
-    retirement_age: dict[Gender, int] = Field(
+    retirement_age: dict[Gender, PosInt] = Field(
         default_factory=_retirement_ages,
         description="Statutory retirement age by gender.",
     )
-    retirement_buffer_years: int = Field(
+    retirement_buffer_years: NonNegInt = Field(
         5, description="Eligible only with more than this many years to retirement."
     )
-    rotation_cooldown_years: int = Field(
+    rotation_cooldown_years: NonNegInt = Field(
         6, description="Not eligible if rotated within the last K years."
     )
-    max_deferral_years: int = Field(3, description="Longest deferral for leads, in years.")
-    max_leave_share: float = Field(
+    max_deferral_years: NonNegInt = Field(3, description="Longest deferral for leads, in years.")
+    max_leave_share: Share = Field(
         0.15, description="At most this share of a school's staff leaves."
     )
-    max_arrive_share: float = Field(
+    max_arrive_share: Share = Field(
         0.15, description="At most this share of a school's staff arrives."
     )
-    max_commute_m: float = Field(30_000.0, description="Longest home-to-school distance, metres.")
-    weekly_lessons_per_teacher: float = Field(
+    max_commute_m: PosFloat = Field(
+        30_000.0, description="Longest home-to-school distance, metres."
+    )
+    weekly_lessons_per_teacher: PosFloat = Field(
         14.0, description="Lessons a full-time teacher gives per week, for subject needs."
     )
     # -- travel and forecasting -------------------------------------------------------------
-    distance_bands_m: tuple[float, ...] = Field(
+    distance_bands_m: tuple[PosFloat, ...] = Field(
         (1000.0, 2000.0, 3000.0), description="Bands for the share of pupils within a distance."
     )
-    dwelling_yield: dict[str, float] = Field(
+    dwelling_yield: dict[str, NonNegFloat] = Field(
         default_factory=lambda: {"single_family": 0.72, "apartment": 0.33},
         description="Compulsory-age pupils per new dwelling, by dwelling type.",
     )
-    birth_to_entry_ratio: float = Field(
+    birth_to_entry_ratio: PosFloat = Field(
         1.0,
         description="Default grade-1 entrants per birth six years earlier, when no history fits.",
     )
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> Policy:
+        """The class-size bands must nest: a 超大班额 class is larger than a 大班额 one."""
+        if self.super_large_class_min <= self.large_class_min:
+            raise ValueError(
+                f"super_large_class_min ({self.super_large_class_min}) must be greater than "
+                f"large_class_min ({self.large_class_min})"
+            )
+        return self
 
     # ------------------------------------------------------------------------------------
     @classmethod

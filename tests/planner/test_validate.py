@@ -297,6 +297,7 @@ def test_broken_district_lists_every_problem(tmp_path: Path) -> None:
     where = {(p.file, p.row, p.column) for p in report.errors}
     expected = {
         ("district.toml", None, "policy.foo"),
+        ("district.toml", None, "policy.rotation_share"),  # a share above 1
         ("schools.csv", 3, "classrooms_junior"),
         ("units.csv", 3, "unit_id"),
         ("units.csv", 4, "pupils_primary"),
@@ -312,7 +313,7 @@ def test_broken_district_lists_every_problem(tmp_path: Path) -> None:
     }
     assert expected <= where, expected - where
     assert len(report.errors) == len(expected)
-    assert report.summary() == "13 errors, 1 warning in 5 files"
+    assert report.summary() == "14 errors, 1 warning in 5 files"
     # Nothing is written by validation.
     assert sorted(p.name for p in root.iterdir()) == [
         "district.toml", "schools.csv", "teachers.csv", "travel.csv", "units.csv",
@@ -375,4 +376,18 @@ def test_two_headers_for_one_column_and_two_files_for_one_table(tmp_path: Path) 
         "error: schools.csv: schools.csv, schools.xlsx: expected only one schools table",
         "error: schools.csv, column school_id: 'school_id' and '学校代码': "
         "expected one column for school_id",
+    ]
+
+
+def test_policy_values_out_of_range_are_refused_with_the_key(tmp_path: Path) -> None:
+    toml = (
+        TINY_TOML.replace("junior = 50", "junior = -5")
+        + "school_size_max = 0\nmax_leave_share = -0.1\n"
+    )
+    root = write_tiny_district(tmp_path, district=toml)
+    lines = [str(p) for p in validate_report(root).errors]
+    assert lines == [
+        "error: district.toml, column policy.class_size_cap.junior: '-5': expected a valid value: Input should be greater than 0",
+        "error: district.toml, column policy.max_leave_share: '-0.1': expected a valid value: Input should be greater than or equal to 0",
+        "error: district.toml, column policy.school_size_max: '0': expected a valid value: Input should be greater than 0",
     ]
