@@ -388,6 +388,6 @@ def test_policy_values_out_of_range_are_refused_with_the_key(tmp_path: Path) -> 
     lines = [str(p) for p in validate_report(root).errors]
     assert lines == [
         "error: district.toml, column policy.class_size_cap.junior: '-5': expected a valid value: Input should be greater than 0",
-        "error: district.toml, column policy.max_leave_share: '-0.1': expected a valid value: Input should be greater than or equal to 0",
         "error: district.toml, column policy.school_size_max: '0': expected a valid value: Input should be greater than 0",
+        "error: district.toml, column policy.max_leave_share: '-0.1': expected a valid value: Input should be greater than or equal to 0",
     ]
