@@ -153,9 +153,9 @@ def register(
                 f"{rep.recomputed['build_cost']:,.2f}"
             )
             raise typer.Exit(1 if rep.violations else 0)
-        from solvers.catchment.check import check_catchment
+        from solvers.layout.check import check_layout
 
-        report = check_catchment(district, out)
+        report = check_layout(district, out)
         for viol in report.violations:
             typer.echo(f"violation: {viol}")
         typer.echo(f"{len(report.violations)} violations")

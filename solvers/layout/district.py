@@ -329,9 +329,32 @@ def _decisions(
         else:
             action = "none"
         cost = (oc[i] if action == "open" else 0.0) + added[i] * cpc[i]
-        rows.append((ids[i], action, int(is_open), int(added[i]), float(cost), into))
+        # the modules' columns follow the solved levels, in the order of ``assignment``
+        per_level = {lv: int(sol.modules[i, li]) for li, lv in enumerate(assignment)}
+        rows.append(
+            (
+                ids[i],
+                action,
+                int(is_open),
+                int(added[i]),
+                float(cost),
+                into,
+                per_level.get("primary", 0),
+                per_level.get("junior", 0),
+            )
+        )
     return pd.DataFrame(
-        rows, columns=["school_id", "action", "open", "classrooms_added", "cost", "merged_into"]
+        rows,
+        columns=[
+            "school_id",
+            "action",
+            "open",
+            "classrooms_added",
+            "cost",
+            "merged_into",
+            "classrooms_added_primary",
+            "classrooms_added_junior",
+        ],
     )
 
 
