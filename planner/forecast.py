@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import Problem, ValidationFailed
+from planner.jsonsafe import dumps
 from planner.model import District
 from planner.policy import GRADES, LEVELS, Level
 
@@ -495,7 +496,6 @@ def write_forecast(
     district: District, fc: Forecast, out: Path, *, charts: bool = True
 ) -> list[Path]:
     """Write forecast.csv, warnings.csv, summary.json and one chart per school under ``out``."""
-    import json
 
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -532,7 +532,7 @@ def write_forecast(
         },
     }
     p = out / "summary.json"
-    p.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    p.write_text(dumps(summary, indent=2))
     written.append(p)
     if charts:
         from geo.charts import forecast_charts  # matplotlib only when charts are wanted

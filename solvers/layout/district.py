@@ -24,7 +24,6 @@ A school that was open and is closed is reported as ``merge`` into X when at lea
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo.distance import district_pairs
+from planner.jsonsafe import dumps
 from planner.model import District
 from planner.policy import LEVELS, Level
 from solvers.catchment.types import CatchmentSettings, LevelSolution
@@ -276,18 +276,10 @@ class LayoutResult:
         self.decisions.to_csv(p, index=False)
         written.append(p)
         p = out / "summary.json"
-        p.write_text(json.dumps(self.summary, indent=2, ensure_ascii=False, default=_json))
+        p.write_text(dumps(self.summary, indent=2))
         if p not in written:
             written.append(p)
         return written
-
-
-def _json(o: object) -> object:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def _decisions(

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geo.distance import district_pairs
 from planner.errors import InfeasiblePlan
 from planner.forecast import Forecast, ForecastSettings, forecast_district
+from planner.jsonsafe import dumps
 from planner.model import District
 from planner.policy import LEVELS, Level
 from solvers.highs_model import INF, SparseMip
@@ -124,7 +125,7 @@ class MultiYearPlan:
             df.round(4).to_csv(p, index=False)
             paths.append(p)
         p = out / "summary.json.tmp"
-        p.write_text(json.dumps(self.summary, indent=2, ensure_ascii=False, default=float))
+        p.write_text(dumps(self.summary, indent=2))
         paths.append(p)
         final = []
         for p in paths:  # move into place only once everything was written

@@ -7,7 +7,6 @@ the written files.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.jsonsafe import dumps
 from planner.model import SUBJECTS, District
 from solvers.rotation.problem import TEACHER_INDICATORS, RotationProblem, indicator_cvs
 from solvers.rotation.settings import RotationSettings
@@ -103,7 +103,7 @@ class RotationResult:
             self.not_selected.to_csv(tmp / "not_selected.csv", index=False, lineterminator="\n")
             self.exempt.to_csv(tmp / "exempt.csv", index=False, lineterminator="\n")
             (tmp / "summary.json").write_text(
-                json.dumps(self.summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                dumps(self.summary, indent=2, sort_keys=True) + "\n",
                 encoding="utf-8",
             )
             for name in OUTPUT_FILES:
