@@ -147,18 +147,40 @@ def catchment_map(
             )
         polys.boundary.plot(ax=ax, color="#ffffff", linewidth=0.15, alpha=0.6)
         sch = panel.schools.merge(xy, left_on="school_id", right_index=True, how="inner")
+        # candidate sites and closed schools take no pupils here: grey, hollow, unlabelled
+        if "status" in sch.columns:
+            idle = (sch["status"].astype(str) != "open").to_numpy() & (
+                sch["pupils"].to_numpy() == 0
+            )
+        else:
+            idle = np.zeros(len(sch), dtype=bool)
+        if idle.any():
+            ax.scatter(
+                sch.loc[idle, "x"], sch.loc[idle, "y"], s=40, facecolors="none",
+                edgecolors="#666666", linewidths=1.0, marker="s", zorder=5,
+            )  # fmt: skip
+        sch = sch[~idle]
         util = sch["utilisation"].fillna(0.0).to_numpy(float)
-        over = sch["pupils"].to_numpy() > sch["seats"].to_numpy()
+        extra = sch["pupils"].to_numpy(float) - sch["seats"].to_numpy(float)
+        over = extra > 0
         size = 30 + 170 * np.clip(util, 0, 1.6)
         ax.scatter(
             sch["x"], sch["y"], s=size, c=np.where(over, OVER_COLOUR, OK_COLOUR),
             edgecolors="black", linewidths=0.7, zorder=5,
         )  # fmt: skip
-        # label the schools worth a look: over capacity or under half full (at most 25)
-        notable = sch[over | (util < 0.5)].assign(u=util[over | (util < 0.5)])
-        for _, r in notable.sort_values("u", ascending=False).head(25).iterrows():
+        # label the schools worth a look: over capacity (by how many pupils) or under half full
+        notable = sch.assign(u=util, extra=extra)[over | (util < 0.5)]
+        notable = notable.assign(
+            key=np.where(notable["extra"] > 0, notable["extra"], -notable["u"])
+        )
+        for _, r in notable.sort_values("key", ascending=False).head(25).iterrows():
+            text = (
+                f"{r['school_id']} +{r['extra']:,.0f}"
+                if r["extra"] > 0
+                else f"{r['school_id']} {100 * r['u']:.0f}%"
+            )
             ax.annotate(
-                f"{r['school_id']} {100 * r['u']:.0f}%", (r["x"], r["y"]), xytext=(5, 5),
+                text, (r["x"], r["y"]), xytext=(5, 5),
                 textcoords="offset points", fontsize=7, zorder=6,
                 path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")],
             )  # fmt: skip
@@ -172,7 +194,9 @@ def catchment_map(
         Line2D([], [], marker="o", ls="", mfc=OK_COLOUR, mec="black", ms=8,
                label="school within seats (size = utilisation)"),
         Line2D([], [], marker="o", ls="", mfc=OVER_COLOUR, mec="black", ms=10,
-               label="school over capacity (labels: id and utilisation, if >100% or <50%)"),
+               label="over capacity (label: id +pupils over seats); under half full: id and use %"),
+        Line2D([], [], marker="s", ls="", mfc="none", mec="#666666", ms=7,
+               label="candidate site or closed school (takes no pupils)"),
         Patch(facecolor="white", edgecolor="#333333", hatch="///", label="unit changes school"),
         Patch(facecolor=PALETTE[0], edgecolor="#404040", label="catchment (one colour each)"),
     ]  # fmt: skip
