@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli_common import load_or_exit
+from planner.jsonsafe import write_json
 
 
 def register(
@@ -48,6 +49,8 @@ def register(
         if len(warn):
             typer.echo(f"{len(warn)} seat warnings at {warn['school_id'].nunique()} schools:")
             typer.echo(warn.head(20).to_string(index=False))
+            if len(warn) > 20:
+                typer.echo(f"… and {len(warn) - 20} more rows in {out / 'warnings.csv'}")
         else:
             typer.echo("no seat warnings under today's catchments")
         if holdout:
@@ -59,13 +62,16 @@ def register(
                 mape = {k: round(100 * v, 2) for k, v in bt.mape_level.items()}
                 med = bt.mape_school.groupby("level")["mape"].median().mul(100).round(2).to_dict()
                 typer.echo(
-                    f"backtest ({holdout} years held out): MAPE % per level {mape}; median school MAPE % {med}"
+                    f"backtest ({holdout} years held out): MAPE "
+                    + ", ".join(f"{k} {v:.2f} %" for k, v in mape.items())
+                    + "; median school MAPE "
+                    + ", ".join(f"{k} {v:.2f} %" for k, v in sorted(med.items()))
                 )
                 summary_path = out / "summary.json"
                 summary = json.loads(summary_path.read_text())
                 summary["backtest"] = {
                     "holdout": holdout,
-                    "mape_level": bt.mape_level,
-                    "median_school_mape": med,
+                    "mape_level_pct": mape,
+                    "median_school_mape_pct": med,
                 }
-                summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+                write_json(summary_path, summary)

@@ -23,8 +23,8 @@ def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from planner.forecast import school_forecast
-    from planner.policy import LEVELS
+    from planner.forecast import ALL_GRADES, history_cube, school_forecast
+    from planner.policy import GRADES, LEVELS
 
     out.mkdir(parents=True, exist_ok=True)
     per_variant = {
@@ -32,6 +32,17 @@ def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
         for v in ("low", "mid", "high")
     }
     written: list[Path] = []
+    # the base year's actual pupils per school and level, so the first forecast step is visible
+    cube, _ = history_cube(district)
+    base: dict[tuple[int, str], float] = {}
+    for level in LEVELS:
+        cols = [ALL_GRADES.index(g) for g in GRADES[level]]
+        per_unit = cube[:, -1, cols].sum(axis=1)
+        cur = district.current(level)
+        ok = cur >= 0
+        tot = np.bincount(cur[ok], weights=per_unit[ok], minlength=len(district.schools))
+        for s_pos in np.flatnonzero(tot > 0):
+            base[(int(s_pos), level)] = float(tot[s_pos])
     ids = district.schools["school_id"].astype(str).tolist()
     names = district.schools["name"].astype(str).tolist()
     # One figure reused for every school: creating a figure costs more than drawing on it.
@@ -46,6 +57,18 @@ def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
             lo = np.array([per_variant["low"].get((s, level, y), np.nan) for y in years])
             hi = np.array([per_variant["high"].get((s, level, y), np.nan) for y in years])
             ax.clear()
+            if (s, level) in base:  # join the base year's actual to the forecast
+                b = base[(s, level)]
+                years = [fc.base_year, *years]
+                m, lo, hi = (np.concatenate([[b], a]) for a in (m, lo, hi))
+                ax.plot(
+                    [fc.base_year],
+                    [b],
+                    color="black",
+                    marker="s",
+                    ls="",
+                    label=f"{fc.base_year} actual",
+                )
             ax.fill_between(years, lo, hi, color="tab:blue", alpha=0.2, label="low–high")
             ax.plot(years, m, color="tab:blue", marker="o", label="forecast (mid)")
             ax.axhline(seats[s], color="tab:red", ls="--", label=f"seats {seats[s]}")
@@ -54,7 +77,9 @@ def forecast_charts(district: District, fc: Forecast, out: Path) -> list[Path]:
             ax.set_ylim(bottom=0, top=max(float(np.nanmax(hi)), float(seats[s])) * 1.15)
             over = m > seats[s]
             if over.any():
-                ax.fill_between(years, seats[s], m, where=over, color="tab:red", alpha=0.15, label="shortfall")
+                ax.fill_between(
+                    years, seats[s], m, where=over, color="tab:red", alpha=0.15, label="shortfall"
+                )
             ax.set_title(f"{ids[s]} {names[s]} — {level}", fontsize=9)
             ax.set_xlabel("year")
             ax.set_ylabel("pupils")
