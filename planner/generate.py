@@ -315,7 +315,7 @@ def make_district(
     school_ids = _ids("S", len(schools.kind), 3)
     units_df = _units_frame(unit_ids, school_ids, geo, pupils, catch, cells)
     schools_df = _schools_frame(school_ids, schools)
-    teachers_df = _teachers_frame(staff, school_ids)
+    teachers_df = _teachers_frame(staff, school_ids, seed)
     extra = {
         "enrolment_history": _history_frame(unit_ids, pupils),
         "births": _births_frame(unit_ids, pupils),
@@ -1391,10 +1391,34 @@ def _schools_frame(school_ids: np.ndarray, sc: _Schools) -> pd.DataFrame:
     return _typed(data, SCHOOL_COLUMNS)
 
 
-def _teachers_frame(t: dict[str, np.ndarray], school_ids: np.ndarray) -> pd.DataFrame:
+#: Common Chinese surnames and given-name characters for the generated teachers' names.
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+_GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉建国志强海波晓东春梅雪梅文博子涵欣怡雨轩浩然思远佳怡婷婷"
+
+
+def teacher_names(m: int, seed: int) -> np.ndarray:
+    """``m`` plausible Chinese names, deterministic for ``seed`` (an own stream: other draws keep)."""
+    rng = np.random.default_rng([seed, 20260])
+    sur = rng.integers(0, len(_SURNAMES), m)
+    n_given = rng.choice([1, 2], size=m, p=[0.3, 0.7])
+    g1 = rng.integers(0, len(_GIVEN), m)
+    g2 = rng.integers(0, len(_GIVEN), m)
+    return np.array(
+        [
+            _SURNAMES[a] + _GIVEN[b] + (_GIVEN[c] if k == 2 else "")
+            for a, b, c, k in zip(sur, g1, g2, n_given, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+def _teachers_frame(
+    t: dict[str, np.ndarray], school_ids: np.ndarray, seed: int = 0
+) -> pd.DataFrame:
     m = len(t["school"])
     data: dict[str, Any] = {
         "teacher_id": _ids("T", m, 5),
+        "name": teacher_names(m, seed),
         "school_id": school_ids[t["school"]] if m else np.zeros(0, dtype=object),
         "subject": t["subject"],
         "backbone": t["backbone"],

@@ -80,6 +80,7 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "teachers": {
         "teacher_id": ("工号", "教师编号", "职工号", "教职工号", "教师id"),
+        "name": ("姓名", "教师姓名"),
         "school_id": ("学校", "学校代码", "所在学校", "任教学校", "学校编号"),
         "subject": ("学科", "任教学科", "科目"),
         "backbone": ("骨干级别", "骨干教师级别", "骨干等级", "骨干"),

@@ -830,6 +830,7 @@ def build_teachers(
         t.col("gender"), f, "gender", out, "gender", default=None if "gender" in t.df else ""
     )
     v["exempt_reason"] = t.col("exempt_reason").to_numpy(dtype=object)
+    v["name"] = t.col("name").to_numpy(dtype=object)
     v["home_x"] = parse_float(t.col("home_x"), f, "home_x", out, non_negative=False)
     v["home_y"] = parse_float(t.col("home_y"), f, "home_y", out, non_negative=False)
     v["last_rotated_year"] = parse_float(

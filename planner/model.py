@@ -94,6 +94,7 @@ UNIT_COLUMNS: tuple[Column, ...] = (
 #: teachers table.
 TEACHER_COLUMNS: tuple[Column, ...] = (
     Column("teacher_id", "str", True, None, "Unique staff id (工号)."),
+    Column("name", "str", False, "", "Teacher's name (姓名), printed on the public rotation list."),
     Column("school_id", "str", True, None, "Current school."),
     Column("subject", "str", True, None, "Subject code (see SUBJECTS)."),
     Column("backbone", "str", False, "none", "none | county | city | province (骨干级别)."),
