@@ -228,3 +228,11 @@ def test_500_handler_returns_a_problem_with_an_error_id(api: Api) -> None:
         == f"internal error (error id {body['error_id']}); the details are in the service log"
     )
     assert "secret" not in r.text
+
+
+def test_compare_with_a_malformed_id_says_what_to_give(api: Api) -> None:
+    r = api.client.get("/v1/compare?runs=a,b c", headers=api.as_("analyst"))
+    assert r.status_code == 422
+    body = r.json()
+    assert body["detail"] == "give 2 to 10 run ids separated by commas"
+    assert body["errors"] == [{"path": "query/runs", "message": "not a run id: 'b c'"}]
