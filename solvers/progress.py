@@ -43,10 +43,24 @@ class Cancelled(Exception):
 def console_progress(prefix: str = "") -> ProgressFn:
     """A progress function that rewrites one line on stderr (best, bound, gap, elapsed)."""
 
+    # Stages report their own objective and bound; the line shows the best of each so far
+    # (minimisation), and starts afresh when a new solve begins (its clock goes back).
+    best: dict[str, float] = {}
+
     def show(ev: ProgressEvent) -> None:
-        obj = "-" if ev.objective is None else f"{ev.objective:,.1f}"
-        bnd = "-" if ev.bound is None else f"{ev.bound:,.1f}"
-        gap = "-" if ev.gap is None else f"{100 * ev.gap:.3f}%"
+        if ev.elapsed < best.get("elapsed", 0.0) or ev.message == "start":
+            best.clear()
+        best["elapsed"] = ev.elapsed
+        if ev.objective is not None and math.isfinite(ev.objective):
+            best["objective"] = min(best.get("objective", math.inf), ev.objective)
+        if ev.bound is not None and math.isfinite(ev.bound):
+            best["bound"] = max(best.get("bound", -math.inf), ev.bound)
+        if "objective" in best and "bound" in best:
+            best["bound"] = min(best["bound"], best["objective"])
+        shown = ProgressEvent(ev.elapsed, best.get("objective"), best.get("bound"), ev.message)
+        obj = "-" if shown.objective is None else f"{shown.objective:,.1f}"
+        bnd = "-" if shown.bound is None else f"{shown.bound:,.1f}"
+        gap = "-" if shown.gap is None else f"{100 * shown.gap:.3f}%"
         line = f"\r{prefix}best {obj}  bound {bnd}  gap {gap}  {ev.elapsed:6.1f}s {ev.message}"
         sys.stderr.write(line[:160].ljust(100))
         sys.stderr.flush()
