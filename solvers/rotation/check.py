@@ -107,6 +107,7 @@ def check_rotation(district: District, out_dir: Path | str) -> CheckReport:
     # -- per move ----------------------------------------------------------------------------
     moves: list[tuple[int, int]] = []
     seen: set[str] = set()
+    has_zh = "reason_zh" in rot.columns  # the published (公示) reason, in rotation.xlsx too
     for r in rot.itertuples(index=False):
         a, fr, to = str(r.teacher_id), str(r.from_school), str(r.to_school)
         if a not in tid:
@@ -130,6 +131,8 @@ def check_rotation(district: District, out_dir: Path | str) -> CheckReport:
             v.append(f"{a}: not eligible at a sending school but selected ({el.at[i, 'reason']})")
         if not r.reason.strip():
             v.append(f"{a}: no reason given")
+        if has_zh and not str(r.reason_zh).strip():
+            v.append(f"{a}: no Chinese reason (reason_zh) given")
         if j == s:
             v.append(f"{a}: returns to their own school")
         elif D[s, j] < 0:

@@ -74,7 +74,12 @@ def test_exempt_never_chosen(tmp_path: Path) -> None:
     assert "u1f" not in set(r.rotation["teacher_id"])
     ex = pd.read_csv(tmp_path / "exempt.csv")
     assert ex.to_dict("records") == [
-        {"teacher_id": "u1f", "school_id": "U1", "exempt_reason": "certified illness"}
+        {
+            "teacher_id": "u1f",
+            "school_id": "U1",
+            "exempt_reason": "certified illness",
+            "reason_zh": "病休",
+        }
     ]
 
 
@@ -139,7 +144,7 @@ def test_validator_catches_an_exempt_teacher(tmp_path: Path) -> None:
     solve_checked(d, tmp_path)
     rot = pd.read_csv(tmp_path / "rotation.csv", dtype=str)
     extra = pd.DataFrame(
-        [["u1a", "U1", "V1", "math", "county", "forged"]], columns=list(rot.columns)
+        [["u1a", "U1", "V1", "math", "county", "forged", "", "伪造"]], columns=list(rot.columns)
     )
     pd.concat([rot, extra]).to_csv(tmp_path / "rotation.csv", index=False)
     rep = check_rotation(d, tmp_path)
@@ -154,7 +159,9 @@ def test_xlsx_has_chinese_headers(tmp_path: Path) -> None:
     ws = load_workbook(tmp_path / "rotation.xlsx").active
     assert ws is not None
     assert [c.value for c in ws[1]] == [
+        "序号",
         "工号",
+        "姓名",
         "原学校",
         "交流学校",
         "学科",
