@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import highspy
@@ -80,6 +81,7 @@ def solve_highs(
     t0: float | None = None,
     log: bool = False,
     lp_only: bool = False,
+    options: Mapping[str, bool | int | float | str] | None = None,
 ) -> RawSolve:
     """Build and solve the MIP with HiGHS.
 
@@ -93,6 +95,8 @@ def solve_highs(
         Solve the LP relaxation by interior point (no crossover) and return the duals of the
         "served once" rows in ``info['duals']`` (Lagrange multipliers for
         :mod:`solvers.layout.lagrangian`); the solution arrays are then empty.
+    options : dict, optional
+        Extra HiGHS options (name → value), set after the defaults.
     """
     t0 = time.perf_counter() if t0 is None else t0
     t_start = time.perf_counter()
@@ -286,6 +290,8 @@ def solve_highs(
         h.setOptionValue("mip_abs_gap", 0.999)
     else:
         h.setOptionValue("mip_abs_gap", 1e-6)
+    for key, value in (options or {}).items():
+        h.setOptionValue(key, value)
     h.addCols(
         n_cols,
         cost,
@@ -378,6 +384,25 @@ def solve_highs(
 
     h.run()
     info_h = h.getInfo()
+    presolve_mismatch = False
+    if info_h.primal_solution_status == 2:
+        # guard against a HiGHS 1.16 presolve/postsolve fault seen on Lagrangian-reduced
+        # p-median models (pmed4): the reported objective and bound were 3022 while the
+        # returned columns cost 3046 and the true optimum is 3034. On a mismatch the model is
+        # solved again without presolve, and nothing from the first run is trusted.
+        col_obj = float(np.dot(cost, np.asarray(h.getSolution().col_value)))
+        rep = float(info_h.objective_function_value)
+        if abs(col_obj - rep) > 1e-6 * max(1.0, abs(rep)):
+            presolve_mismatch = True
+            h.clearSolver()
+            h.setOptionValue("presolve", "off")
+            h.setOptionValue(
+                "time_limit", float(max(time_limit - (time.perf_counter() - t_start), 0.01))
+            )
+            if start is not None:
+                h.setSolution(n_cols, np.arange(n_cols, dtype=np.int32), val)
+            h.run()
+            info_h = h.getInfo()
     ms = h.getModelStatus()
     seconds = time.perf_counter() - t_start
     build_info: dict[str, object] = {
@@ -385,6 +410,7 @@ def solve_highs(
         "cols": n_cols,
         "nnz": int(a.nnz),
         "nodes": int(info_h.mip_node_count),
+        "presolve_mismatch": presolve_mismatch,
     }
     has_sol = info_h.primal_solution_status == 2
     if not has_sol:

@@ -219,3 +219,56 @@ def test_same_seed_same_plan(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert {"decisions.csv", "summary.json"} <= files
     dec = pd.read_csv(tmp_path / "decisions.csv")
     assert list(dec.columns[:5]) == ["school_id", "action", "open", "classrooms_added", "cost"]
+
+
+# -- starts, Lagrangian reductions and the HiGHS guard ------------------------------------------
+def test_regret_assignment_respects_capacity() -> None:
+    from solvers.layout.heuristics import improve_assignment, regret_assign
+
+    # two facilities of 2 seats; customer 2 is cheap at 0 but 0 fills up with 0 and 1
+    c = np.array([[1.0, 1.0, 2.0], [5.0, 4.0, 9.0]])
+    w = np.ones((2, 3))
+    cap = np.array([2.0, 2.0])
+    a = improve_assignment(c, w, cap, regret_assign(c, w, cap))
+    assert np.bincount(a, minlength=2).max() <= 2
+    # best: 2 stays at 0 (saves 7), one of 0/1 moves: 1 to facility 1 (+3)
+    assert c[a, np.arange(3)].sum() == pytest.approx(1 + 4 + 2)
+
+
+def test_capacitated_start_is_feasible_and_close(shared_benchmarks) -> None:  # type: ignore[no-untyped-def]
+    from solvers.layout.heuristics import capacitated_local_search
+
+    pb = FacilityProblem.from_instance(
+        load_instance(shared_benchmarks / "cpmp_osman_christofides", "pmedcap08")
+    )
+    res = capacitated_local_search(pb, time_limit=5)
+    assert res is not None
+    open_, assign = res
+    terms, bad = evaluate(pb, open_, np.zeros((pb.n_facilities, 1), np.int64), assign)
+    assert bad == []
+    assert 820 <= terms["objective"] <= 820 * 1.05  # published optimum 820
+
+
+def test_reduced_pmedian_is_proven(shared_benchmarks) -> None:  # type: ignore[no-untyped-def]
+    """pmed4: pair elimination leaves a model on which HiGHS's presolve misreported 3022."""
+    pb = FacilityProblem.from_instance(load_instance(shared_benchmarks / "orlib_pmed", "pmed4"))
+    sol = solve_facility(pb, FacilitySettings(time_limit=60))
+    assert int(sol.info["eliminated_pairs"]) > 0  # type: ignore[call-overload]
+    assert sol.status == "optimal"
+    assert sol.objective == 3034
+    assert sol.bound == 3034
+
+
+def test_knapsack_lagrangian_bound_is_valid(shared_benchmarks) -> None:  # type: ignore[no-untyped-def]
+    from solvers.layout.lagrangian import knapsack_applies, lagrangian_knapsack
+
+    pb = FacilityProblem.from_instance(
+        load_instance(shared_benchmarks / "cpmp_osman_christofides", "pmedcap01")
+    )
+    assert knapsack_applies(pb)
+    lag = lagrangian_knapsack(pb, 713.0, integral=True, time_limit=5)
+    assert 690 <= lag.bound <= 713  # LP bound of the strong form ≈ 705
+    assert lag.dropped is not None and lag.dropped.any()
+    sol = solve_facility(pb, FacilitySettings(time_limit=60, lagrangian_knapsack=True))
+    assert sol.status == "optimal"
+    assert sol.objective == 713
