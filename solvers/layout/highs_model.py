@@ -18,6 +18,7 @@ import highspy
 import numpy as np
 from scipy.sparse import coo_matrix
 
+from solvers.highs_model import new_highs
 from solvers.layout.problem import FacilityProblem
 from solvers.progress import ProgressEvent, ProgressFn
 
@@ -281,7 +282,7 @@ def solve_highs(
 
     cost = np.concatenate(col_cost)
     n_cols = cost.size
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", log)
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
