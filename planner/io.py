@@ -14,8 +14,10 @@ normalised dtype by the rules in :mod:`planner.validate`. Nothing stops at the f
 
 from __future__ import annotations
 
+import csv
+import io
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -50,10 +52,11 @@ from planner.policy import GRADES, LEVELS, Policy
 from planner.validate import (
     NON_NEGATIVE_INTEGER,
     Problems,
+    References,
+    cap_repeats,
     check_allowed_schools,
     check_current_serves,
     check_grade_totals,
-    check_refs,
     check_unique,
     closest,
     parse_bool,
@@ -62,8 +65,6 @@ from planner.validate import (
     parse_id,
     parse_int,
     quote,
-    school_expected,
-    unit_expected,
 )
 
 TOML = "district.toml"
@@ -78,6 +79,15 @@ TABLE_SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_TABLES = ("schools", "units")
 TOML_KEYS = ("name", "crs", "travel_unit", "policy", "generator")
+TOML_MISSING = (
+    "expected district.toml (it may be empty: name defaults to the folder name, "
+    "crs may be left out when coordinates are lon/lat)"
+)
+#: A CSV or Excel header may sit in any of the first rows (below a title row, say).
+HEADER_SEARCH_ROWS = 10
+HEADER_HINT = f"the header must be in row 1 (or among the first {HEADER_SEARCH_ROWS} rows)"
+#: The id column of each table that other tables refer to.
+ID_COLUMNS = {"schools": "school_id", "units": "unit_id", "teachers": "teacher_id"}
 
 #: Extra tables with basic checks: column -> kind (``school``/``unit``/``teacher`` = a known id,
 #: ``int`` = non-negative integer, ``year``, ``grade`` (1–9), ``rank`` (≥ 1), ``subject``,
@@ -102,7 +112,19 @@ _OWN_COLUMNS: dict[str, set[str]] = {
     "teachers": {c.name for c in TEACHER_COLUMNS},
     "travel": {"unit_id", "school_id", "cost"},
     "adjacency": {"unit_a", "unit_b"},
+    **{stem: set(schema) for stem, schema in EXTRA_SCHEMAS.items()},
 }
+
+#: Required columns per table: a row holding them all is the header row.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "schools": ("school_id", "level"),
+    "units": ("unit_id",),
+    "teachers": ("teacher_id", "school_id", "subject", "years_at_school", "age", "gender"),
+    "travel": ("unit_id", "school_id", "cost"),
+    "adjacency": ("unit_a", "unit_b"),
+    **{stem: tuple(schema) for stem, schema in EXTRA_SCHEMAS.items()},
+}
+_REF_TABLES = {"school": "schools", "unit": "units", "teacher": "teachers"}
 
 
 @dataclass
@@ -114,6 +136,10 @@ class RawTable:
     headers: list[str]
     geometry: np.ndarray | None = None
     geo_crs: str | None = None
+    #: Spreadsheet row of the header (1 unless a title row is above it).
+    header_row: int = 1
+    #: False when no row among the first rows looks like a header of this table.
+    header_found: bool = True
 
     def col(self, name: str) -> pd.Series:
         """The text of column ``name``, or empty cells when the column is absent."""
@@ -134,19 +160,28 @@ class LoadResult:
     district: District | None
     problems: list[Problem]
     files: list[str]
+    #: severity -> problems left out of ``problems`` (runs of the same problem are cut)
+    hidden: dict[str, int] = field(default_factory=dict)
 
 
 # -- reading -------------------------------------------------------------------------------------
-def _read_csv_text(path: Path) -> pd.DataFrame:
+def _read_csv_grid(path: Path) -> pd.DataFrame:
+    """Every CSV record as text, without a header (ragged records are padded with "")."""
+    data = path.read_bytes()
     # Excel on Chinese Windows saves CSV as GBK; try UTF-8 (with or without BOM) first.
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return pd.read_csv(
-                path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding=enc
-            )
+            text = data.decode(enc)
+            break
         except UnicodeDecodeError:
             continue
-    raise ValueError("not UTF-8 or GB18030 text")
+    else:
+        raise ValueError("not UTF-8 or GB18030 text")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
+        raise ValueError("empty file")
+    width = max(len(r) for r in rows)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
 
 
 def _geo_attributes_as_text(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -163,20 +198,70 @@ def _geo_attributes_as_text(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame(cols, index=gdf.index)
 
 
+def _canonical(table: str, headers: list[str]) -> list[str]:
+    if table in HEADER_ALIASES:
+        return map_headers(table, headers)
+    return [normalise_label(h) for h in headers]
+
+
+def _header_position(grid: pd.DataFrame, table: str) -> tuple[int, bool]:
+    """Position of the header among the first rows of ``grid``, and whether it looks like one.
+
+    Row 1 is the header when it holds every required column. Otherwise the first of the first
+    :data:`HEADER_SEARCH_ROWS` rows holding the most required columns is, when it holds more than
+    row 1. The header is "found" when the row chosen names any column of the table.
+    """
+    need = set(REQUIRED_COLUMNS.get(table, ()))
+    own = _OWN_COLUMNS.get(table, set())
+    top = grid.iloc[:HEADER_SEARCH_ROWS].to_numpy(dtype=str).tolist()
+    if not top:
+        return 0, False
+    found = [set(_canonical(table, row)) for row in top]
+    score = [len(need & f) for f in found]
+    best = max(range(len(score)), key=lambda i: (score[i], -i))
+    pos = best if score[best] > score[0] else 0
+    return pos, bool(found[pos] & own)
+
+
+def _split_header(grid: pd.DataFrame, pos: int) -> pd.DataFrame:
+    """The rows below row ``pos`` with that row as header; empty-headed empty columns dropped."""
+    names = [str(h).strip() for h in grid.iloc[pos]]
+    body = grid.iloc[pos + 1 :]
+    keep = [
+        bool(n) or bool((body[c].astype(str).str.strip() != "").any())
+        for n, c in zip(names, body.columns, strict=True)
+    ]
+    df = body.loc[:, keep]
+    df.columns = pd.Index(
+        [n or f"Unnamed: {i}" for i, (n, k) in enumerate(zip(names, keep, strict=True)) if k]
+    )
+    return df
+
+
 def read_raw(path: Path, table: str, out: Problems) -> RawTable | None:
     """Read one table file as text with canonical headers; None when unreadable.
 
     ``table`` selects the header alias table (``schools``, ``units``, ``teachers``, ...); other
-    tables only get their headers normalised.
+    tables only get their headers normalised. In CSV and Excel files the header may be below a
+    title row (see :func:`_header_position`); data rows keep their spreadsheet numbers.
     """
     file = path.name
     geometry: np.ndarray | None = None
     geo_crs: str | None = None
+    pos, found = 0, True
     try:
-        if path.suffix.lower() == ".csv":
-            df = _read_csv_text(path)
-        elif path.suffix.lower() == ".xlsx":
-            df = pd.read_excel(path, dtype=str, sheet_name=0, keep_default_na=False)
+        if path.suffix.lower() in (".csv", ".xlsx"):
+            if path.suffix.lower() == ".csv":
+                grid = _read_csv_grid(path)
+            else:
+                grid = pd.read_excel(
+                    path, dtype=str, sheet_name=0, header=None, keep_default_na=False
+                )
+            if grid.empty:
+                raise ValueError("empty file")
+            grid = grid.fillna("").astype(str)
+            pos, found = _header_position(grid, table)
+            df = _split_header(grid, pos)
         else:
             gdf = gpd.read_file(path)
             geometry = np.asarray(gdf.geometry.array, dtype=object)
@@ -187,12 +272,10 @@ def read_raw(path: Path, table: str, out: Problems) -> RawTable | None:
             file, None, None, f"unreadable ({exc})", f"expected a readable {path.suffix} file"
         )
         return None
+    if pos > 0:
+        out.warning(file, None, None, f"header found in row {pos + 1}", "rows above it ignored")
     headers = [str(h) for h in df.columns]
-    canonical = (
-        map_headers(table, headers)
-        if table in HEADER_ALIASES
-        else [normalise_label(h) for h in headers]
-    )
+    canonical = _canonical(table, headers)
     seen: dict[str, str] = {}
     keep = []
     for orig, canon in zip(headers, canonical, strict=True):
@@ -211,7 +294,8 @@ def read_raw(path: Path, table: str, out: Problems) -> RawTable | None:
     df = df.loc[:, keep]
     df.columns = pd.Index([c for c, k in zip(canonical, keep, strict=True) if k])
     df = df.fillna("").astype(str).apply(lambda s: s.str.strip())
-    df.index = pd.RangeIndex(2, len(df) + 2)
+    # Row numbers as a spreadsheet shows them: the first data row is just below the header.
+    df.index = pd.RangeIndex(pos + 2, len(df) + pos + 2)
     # Blank spreadsheet rows are skipped but keep the row numbers of the others.
     nonblank = (
         (df != "").any(axis=1).to_numpy().copy() if len(df.columns) else np.zeros(len(df), bool)
@@ -220,7 +304,7 @@ def read_raw(path: Path, table: str, out: Problems) -> RawTable | None:
         nonblank |= ~shapely.is_missing(geometry)
         geometry = geometry[nonblank]
     df = df.loc[nonblank]
-    return RawTable(file, df, headers, geometry, geo_crs)
+    return RawTable(file, df, headers, geometry, geo_crs, pos + 1, found)
 
 
 def _find(root: Path, stem: str, suffixes: tuple[str, ...], out: Problems) -> Path | None:
@@ -244,6 +328,8 @@ class _Settings:
     crs_given: bool
     travel_unit: Literal["m", "min"]
     policy: Policy
+    #: False when district.toml is missing or not valid TOML (then its own error says so).
+    read_ok: bool = True
 
 
 def _policy_problems(exc: ValidationError, out: Problems) -> None:
@@ -264,12 +350,14 @@ def read_settings(root: Path, out: Problems, files: list[str]) -> _Settings:
     """Read ``district.toml`` (name, crs, travel_unit, [policy]); problems go to ``out``."""
     path = root / TOML
     data: dict[str, Any] = {}
+    read_ok = False
     if not path.is_file():
-        out.error(TOML, None, None, "file missing", "expected district.toml with name and crs")
+        out.error(TOML, None, None, "file missing", TOML_MISSING)
     else:
         files.append(TOML)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+            read_ok = True
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             out.error(TOML, None, None, "invalid TOML", f"expected valid TOML ({exc})")
     for key in data:
@@ -315,7 +403,7 @@ def read_settings(root: Path, out: Problems, files: list[str]) -> _Settings:
             policy = Policy.from_mapping(raw_policy)
         except ValidationError as exc:
             _policy_problems(exc, out)
-    return _Settings(name.strip(), crs_ok, crs is not None, cast(Any, unit), policy)
+    return _Settings(name.strip(), crs_ok, crs is not None, cast(Any, unit), policy, read_ok)
 
 
 # -- coordinates ------------------------------------------------------------------------------------
@@ -350,11 +438,17 @@ def _centre_lonlat(t: RawTable, district_crs: str | None) -> tuple[float, float]
 
 
 def decide_crs(settings: _Settings, tables: list[RawTable], out: Problems) -> str | None:
-    """The district CRS: the one given, else the UTM zone of the lon/lat data; None if unknown."""
+    """The district CRS: the one given, else the UTM zone of the lon/lat data; None if unknown.
+
+    A missing crs is not reported when district.toml itself could not be read (its own error
+    is the real problem).
+    """
     if settings.crs is not None or settings.crs_given:
         return settings.crs
     centres = [c for t in tables if (c := _centre_lonlat(t, None)) is not None]
     if not centres:
+        if not settings.read_ok:
+            return None
         out.error(
             TOML,
             None,
@@ -474,12 +568,9 @@ def _xy_columns(
             return nan, nan.copy()
         x, y = from_lonlat(crs, lon, lat)
         return x, y
+    text = "expected columns x,y (metres in the district CRS) or lon,lat"
     out.error(
-        t.file,
-        None,
-        "x",
-        "column missing",
-        "expected columns x,y (metres in the district CRS) or lon,lat",
+        t.file, None, "x", "column missing", text + ("" if t.header_found else f"; {HEADER_HINT}")
     )
     return nan, nan.copy()
 
@@ -567,17 +658,16 @@ def _require(t: RawTable, names: tuple[str, ...], out: Problems) -> bool:
             continue
         all_ok = False
         hint = closest(name, unused or t.headers)
-        out.error(
-            t.file,
-            None,
-            name,
-            "column missing",
-            f"expected a column {name}" + (f"; did you mean '{hint}'?" if hint else ""),
-        )
+        text = f"expected a column {name}" + (f"; did you mean '{hint}'?" if hint else "")
+        if not t.header_found:
+            text += f"; {HEADER_HINT}"
+        out.error(t.file, None, name, "column missing", text)
     return all_ok
 
 
 def _warn_unknown_columns(t: RawTable, table: str, out: Problems) -> None:
+    if not t.header_found:
+        return  # a data row read as the header: the missing-column errors say so
     own = _OWN_COLUMNS[table]
     for h, c in zip(t.headers, map_headers(table, t.headers), strict=True):
         if c not in own and c in t.df.columns:
@@ -608,7 +698,7 @@ def _frame(columns: tuple[Column, ...], values: dict[str, Any], index: pd.Index)
 def build_schools(t: RawTable, crs: str | None, crs_given: bool, out: Problems) -> pd.DataFrame:
     """Normalised schools (index = spreadsheet row)."""
     f = t.file
-    _require(t, ("school_id", "level"), out)
+    _require(t, REQUIRED_COLUMNS["schools"], out)
     _warn_unknown_columns(t, "schools", out)
     v: dict[str, Any] = {}
     ids = parse_id(t.col("school_id"), f, "school_id", out, required="school_id" in t.df)
@@ -690,7 +780,7 @@ def build_units(
 ) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Normalised units (index = spreadsheet row) and their geometry in the district CRS."""
     f = t.file
-    _require(t, ("unit_id",), out)
+    _require(t, REQUIRED_COLUMNS["units"], out)
     _warn_unknown_columns(t, "units", out)
     n = len(t.df)
     v: dict[str, Any] = {}
@@ -787,12 +877,11 @@ def build_units(
 
 
 def build_teachers(
-    t: RawTable, schools: pd.DataFrame, schools_file: str, out: Problems
+    t: RawTable, schools: pd.DataFrame, refs: References, out: Problems
 ) -> pd.DataFrame:
     """Normalised teachers (index = spreadsheet row); school names are matched to ids."""
     f = t.file
-    required = ("teacher_id", "school_id", "subject", "years_at_school", "age", "gender")
-    _require(t, required, out)
+    _require(t, REQUIRED_COLUMNS["teachers"], out)
     _warn_unknown_columns(t, "teachers", out)
     v: dict[str, Any] = {}
     ids = parse_id(t.col("teacher_id"), f, "teacher_id", out, required="teacher_id" in t.df)
@@ -801,20 +890,22 @@ def build_teachers(
     sid = parse_id(t.col("school_id"), f, "school_id", out, required="school_id" in t.df)
     known = pd.Index(schools["school_id"])
     # HR lists often name the school instead of giving its code: match unique names.
-    names = schools.loc[schools["name"] != "", ["name", "school_id"]]
+    names = schools.loc[
+        (schools["name"] != "") & (schools["school_id"] != ""), ["name", "school_id"]
+    ]
     names = names[~names["name"].duplicated(keep=False)]
     by_name = dict(zip(names["name"], names["school_id"], strict=True))
     as_name = ~sid.isin(known) & sid.isin(pd.Index(list(by_name)))
-    if as_name.any():
+    if as_name.any() and refs.usable("schools"):
         sid = sid.where(~as_name, sid.map(by_name))
         out.warning(
             f,
             None,
             "school_id",
             f"{int(as_name.sum())} school names",
-            f"matched to school_id by the name column of {schools_file}",
+            f"matched to school_id by the name column of {refs.tables['schools'][1]}",
         )
-    check_refs(sid, known, f, "school_id", out, school_expected(schools_file))
+    refs.check(sid, "schools", f, "school_id", out)
     v["school_id"] = sid.to_numpy(dtype=object)
     req = "subject" in t.df
     v["subject"] = parse_code(
@@ -839,18 +930,14 @@ def build_teachers(
     return _frame(TEACHER_COLUMNS, v, t.df.index)
 
 
-def build_travel(
-    t: RawTable, schools: pd.DataFrame, units: pd.DataFrame, files: dict[str, str], out: Problems
-) -> pd.DataFrame:
+def build_travel(t: RawTable, refs: References, out: Problems) -> pd.DataFrame:
     """``unit_id, school_id, cost`` with known ids, non-negative costs and each pair once."""
     f = t.file
-    _require(t, ("unit_id", "school_id", "cost"), out)
+    _require(t, REQUIRED_COLUMNS["travel"], out)
     uid = parse_id(t.col("unit_id"), f, "unit_id", out, required="unit_id" in t.df)
     sid = parse_id(t.col("school_id"), f, "school_id", out, required="school_id" in t.df)
-    check_refs(uid, pd.Index(units["unit_id"]), f, "unit_id", out, unit_expected(files["units"]))
-    check_refs(
-        sid, pd.Index(schools["school_id"]), f, "school_id", out, school_expected(files["schools"])
-    )
+    refs.check(uid, "units", f, "unit_id", out)
+    refs.check(sid, "schools", f, "school_id", out)
     cost = parse_float(t.col("cost"), f, "cost", out, required="cost" in t.df)
     pair = uid + "\x1f" + sid
     dup = pair.duplicated(keep="first") & (uid != "") & (sid != "")
@@ -871,41 +958,32 @@ def build_travel(
     )
 
 
-def build_adjacency(
-    t: RawTable, units: pd.DataFrame, units_file: str, out: Problems
-) -> pd.DataFrame:
+def build_adjacency(t: RawTable, refs: References, out: Problems) -> pd.DataFrame:
     """``unit_a, unit_b`` with known unit ids."""
     f = t.file
-    _require(t, ("unit_a", "unit_b"), out)
-    known = pd.Index(units["unit_id"])
+    _require(t, REQUIRED_COLUMNS["adjacency"], out)
     cols = {}
     for c in ("unit_a", "unit_b"):
         ids = parse_id(t.col(c), f, c, out, required=c in t.df)
-        check_refs(ids, known, f, c, out, unit_expected(units_file))
+        refs.check(ids, "units", f, c, out)
         cols[c] = ids.astype(str)
     return pd.DataFrame(cols, index=t.df.index)
 
 
 def build_extra(
-    t: RawTable,
-    stem: str,
-    known: dict[str, tuple[pd.Index, str]],
-    policy: Policy,
-    out: Problems,
+    t: RawTable, stem: str, refs: References, policy: Policy, out: Problems
 ) -> pd.DataFrame:
     """An extra table: known columns of :data:`EXTRA_SCHEMAS` checked and typed, others as text."""
     f = t.file
     schema = EXTRA_SCHEMAS[stem]
-    _require(t, tuple(schema), out)
+    _require(t, REQUIRED_COLUMNS[stem], out)
     df = t.df.copy()
     for col, kind in schema.items():
         if col not in df.columns:
             continue
         s = t.col(col)
-        if kind in known:
-            ids = parse_id(s, f, col, out)
-            if kind in known and known[kind][0] is not None:
-                check_refs(ids, known[kind][0], f, col, out, known[kind][1])
+        if kind in _REF_TABLES:
+            refs.check(parse_id(s, f, col, out), _REF_TABLES[kind], f, col, out)
         elif kind == "int":
             df[col] = parse_int(s, f, col, out, required=True)
         elif kind == "year":
@@ -947,6 +1025,27 @@ def build_extra(
 
 
 # -- the folder ---------------------------------------------------------------------------------
+def _check_loaded(
+    t: RawTable | None, file: str, table: str, refs: References, out: Problems
+) -> None:
+    """Mark ``table`` failed when it could not be read, has no rows or no id column.
+
+    A required table with a header but no data rows is an error; the missing id column is
+    reported by the table's builder.
+    """
+    if t is None:
+        refs.fail(table, f"{file} could not be read")
+        return
+    if t.df.empty and table in REQUIRED_TABLES:
+        out.error(
+            file, None, None, "no data rows", f"expected at least one {table[:-1]} below the header"
+        )
+        refs.fail(table, f"{file} has no data rows")
+    id_col = ID_COLUMNS.get(table)
+    if id_col is not None and id_col not in t.df.columns:
+        refs.fail(table, f"{file} has no {id_col} column")
+
+
 def inspect_folder(path: str | Path) -> LoadResult:
     """Read and validate a district folder; never raises for bad content, never writes.
 
@@ -964,16 +1063,21 @@ def inspect_folder(path: str | Path) -> LoadResult:
         return LoadResult(None, out.items, files)
     settings = read_settings(root, out, files)
     raw: dict[str, RawTable | None] = {}
+    found: set[str] = set()  # core tables with a file
+    refs = References()
     for table, suffixes in TABLE_SUFFIXES.items():
         p = _find(root, table, suffixes, out)
         if p is None:
             if table in REQUIRED_TABLES:
                 names = ", ".join(f"{table}{s}" for s in suffixes)
                 out.error(f"{table}.csv", None, None, "file missing", f"expected one of {names}")
+            refs.fail(table, f"{table}.csv is missing")
             raw[table] = None
             continue
         files.append(p.name)
+        found.add(table)
         raw[table] = read_raw(p, table, out)
+        _check_loaded(raw[table], p.name, table, refs, out)
     crs = decide_crs(settings, [t for t in (raw["schools"], raw["units"]) if t], out)
     fname = {k: (t.file if t else f"{k}.csv") for k, t in raw.items()}
 
@@ -990,32 +1094,33 @@ def inspect_folder(path: str | Path) -> LoadResult:
         else (empty_units, None)
     )
     sfile, ufile = fname["schools"], fname["units"]
-    known_schools = pd.Index(schools["school_id"])
+    refs.add("schools", schools["school_id"], sfile, "school_id")
+    refs.add("units", units["unit_id"], ufile, "unit_id")
     for level in LEVELS:
         col = f"current_{level}"
-        check_refs(units[col], known_schools, ufile, col, out, school_expected(sfile))
+        refs.check(units[col], "schools", ufile, col, out)
     check_current_serves(units, schools, ufile, out)
 
     teachers = travel = adjacency = None
     if raw["teachers"] is not None:
-        teachers = build_teachers(raw["teachers"], schools, sfile, out)
+        teachers = build_teachers(raw["teachers"], schools, refs, out)
+    refs.add(
+        "teachers",
+        teachers["teacher_id"] if teachers is not None else [],
+        fname["teachers"],
+        "teacher_id",
+    )
     if raw["travel"] is not None:
-        travel = build_travel(raw["travel"], schools, units, fname, out)
+        travel = build_travel(raw["travel"], refs, out)
     if raw["adjacency"] is not None:
-        adjacency = build_adjacency(raw["adjacency"], units, ufile, out)
-    if raw["schools"] is not None and raw["units"] is not None:
+        adjacency = build_adjacency(raw["adjacency"], refs, out)
+    # Reachability needs both tables whole (and the schools' levels).
+    whole = refs.usable("schools") and refs.usable("units")
+    if whole and raw["schools"] is not None and "level" in raw["schools"].df.columns:
         check_allowed_schools(units, schools, travel, ufile, sfile, fname["travel"], out)
     _warn_seatless(schools, sfile, out)
 
     extra: dict[str, pd.DataFrame] = {}
-    known: dict[str, tuple[pd.Index, str]] = {
-        "school": (known_schools, school_expected(sfile)),
-        "unit": (pd.Index(units["unit_id"]), unit_expected(ufile)),
-        "teacher": (
-            pd.Index(teachers["teacher_id"]) if teachers is not None else pd.Index([]),
-            f"expected a teacher_id from {fname['teachers']}",
-        ),
-    }
     core = {f"{k}{s}" for k, ss in TABLE_SUFFIXES.items() for s in ss}
     for p in sorted(root.glob("*.csv")):
         if p.name in core:
@@ -1025,11 +1130,7 @@ def inspect_folder(path: str | Path) -> LoadResult:
         if stem in EXTRA_SCHEMAS:
             t = read_raw(p, stem, out)
             if t is not None:
-                if (
-                    stem in ("couples", "preferences")
-                    and teachers is None
-                    and raw["teachers"] is None
-                ):
+                if stem in ("couples", "preferences") and "teachers" not in found:
                     out.error(
                         p.name,
                         None,
@@ -1037,7 +1138,7 @@ def inspect_folder(path: str | Path) -> LoadResult:
                         "no teachers table",
                         "expected teachers.csv or teachers.xlsx",
                     )
-                extra[stem] = build_extra(t, stem, known, settings.policy, out)
+                extra[stem] = build_extra(t, stem, refs, settings.policy, out)
         else:
             try:
                 extra[stem] = pd.read_csv(p, encoding="utf-8-sig")
@@ -1045,12 +1146,13 @@ def inspect_folder(path: str | Path) -> LoadResult:
                 out.error(
                     p.name, None, None, f"unreadable ({exc})", "expected a readable .csv file"
                 )
+    refs.report_skipped(out)
 
     # Display order: district.toml, the core tables (found or missing), then extras.
     order = [TOML, *fname.values(), *files]
-    problems = out.sorted(order)
+    problems, hidden = cap_repeats(out.sorted(order))
     if out.has_errors() or crs is None:
-        return LoadResult(None, problems, files)
+        return LoadResult(None, problems, files, hidden)
     units_gdf = gpd.GeoDataFrame(
         units.reset_index(drop=True), geometry=list(geoms) if geoms is not None else None, crs=crs
     )
@@ -1067,7 +1169,7 @@ def inspect_folder(path: str | Path) -> LoadResult:
         root=root,
         extra=extra,
     )
-    return LoadResult(district, problems, files)
+    return LoadResult(district, problems, files, hidden)
 
 
 def _warn_seatless(schools: pd.DataFrame, file: str, out: Problems) -> None:
@@ -1117,8 +1219,10 @@ def load_district(path: str | Path) -> District:
 
 __all__ = [
     "EXTRA_SCHEMAS",
+    "HEADER_SEARCH_ROWS",
     "LoadResult",
     "NON_NEGATIVE_INTEGER",
+    "REQUIRED_COLUMNS",
     "RawTable",
     "inspect_folder",
     "load_district",

@@ -11,11 +11,17 @@ row 2. The wording of every message is stable (tests assert it); change it only 
 
 All checks are vectorised (pandas ``isin``/``duplicated``), so 50 000-row tables validate in
 linear time; only the rows that have a problem are visited one by one.
+
+Two rules keep long reports readable: references to a table that could not be loaded are not
+checked (one line per referring file says so, see :class:`References`), and more than
+:data:`MAX_SAME_PROBLEMS` identical problems in one column are cut to the first
+:data:`SHOWN_SAME_PROBLEMS` plus a count (:func:`cap_repeats`).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +33,7 @@ import pandas as pd
 from planner.errors import Problem
 from planner.headers import accepted_values, normalise_label, value_lookup
 from planner.model import SERVES
-from planner.policy import GRADES, LEVELS
+from planner.policy import GRADES, LEVELS, Level
 
 # -- stable message texts ----------------------------------------------------------------------
 NON_NEGATIVE_INTEGER = "expected a non-negative integer"
@@ -35,6 +41,12 @@ NUMBER = "expected a number"
 NON_NEGATIVE_NUMBER = "expected a non-negative number"
 BOOL = "expected 0 or 1 (or true/false, yes/no, 是/否)"
 NON_EMPTY = "expected a non-empty value"
+
+#: More problems than this of one kind (same file, column, severity and expected text) are cut
+#: to the first :data:`SHOWN_SAME_PROBLEMS` rows plus one line with the count of the others.
+MAX_SAME_PROBLEMS = 50
+#: Rows listed of a kind of problem that is cut (see :data:`MAX_SAME_PROBLEMS`).
+SHOWN_SAME_PROBLEMS = 20
 
 
 def quote(value: object) -> str:
@@ -101,6 +113,57 @@ class Problems:
             self.items,
             key=lambda p: (rank.get(p.file, len(rank)), p.row if p.row is not None else 0),
         )
+
+
+def cap_repeats(problems: list[Problem]) -> tuple[list[Problem], dict[str, int]]:
+    """Cut long runs of the same problem to :data:`SHOWN_SAME_PROBLEMS` rows plus a count.
+
+    When there are more than :data:`MAX_SAME_PROBLEMS` row problems of one kind (same file,
+    column, severity and expected text), only the first :data:`SHOWN_SAME_PROBLEMS` are kept,
+    followed by one line with the count of the others, e.g. ``… and 4,980 more rows with the
+    same problem``. The order is kept; file-level problems are never cut.
+
+    Returns
+    -------
+    list of Problem
+        The problems to show.
+    dict
+        Severity -> number of problems left out (for the count line of a report).
+    """
+
+    def kind(p: Problem) -> tuple[str, str | None, str, str]:
+        return (p.file, p.column, p.severity, p.expected)
+
+    sizes = Counter(kind(p) for p in problems if p.row is not None)
+    big = {k: n for k, n in sizes.items() if n > MAX_SAME_PROBLEMS}
+    if not big:
+        return problems, {}
+    shown: Counter[tuple[str, str | None, str, str]] = Counter()
+    hidden: dict[str, int] = {}
+    kept: list[Problem] = []
+    for p in problems:
+        k = kind(p)
+        if p.row is None or k not in big:
+            kept.append(p)
+            continue
+        shown[k] += 1
+        if shown[k] <= SHOWN_SAME_PROBLEMS:
+            kept.append(p)
+        if shown[k] == SHOWN_SAME_PROBLEMS:
+            more = big[k] - SHOWN_SAME_PROBLEMS
+            kept.append(
+                Problem(
+                    p.file,
+                    None,
+                    p.column,
+                    f"… and {more:,} more rows with the same problem",
+                    p.expected,
+                    p.severity,
+                )
+            )
+            # The count line stands for ``more`` problems; it is itself one of them.
+            hidden[p.severity] = hidden.get(p.severity, 0) + more - 1
+    return kept, hidden
 
 
 # -- cell coercion (one column at a time, index = spreadsheet row) ----------------------------
@@ -257,6 +320,71 @@ def check_refs(
     return unknown
 
 
+@dataclass
+class References:
+    """Reference checks against the id tables (schools, units, teachers) of a folder.
+
+    A table that could not be loaded (missing, unreadable, no data rows, no id column) is in
+    ``failed`` with the reason; references to it are not checked, so one broken table does not
+    bury its real error under an error for every row of every table that refers to it. Instead
+    :meth:`report_skipped` adds one warning per referring file, e.g. ``births.csv, column
+    unit_id: 1,200 references to units.csv not checked: units.csv could not be read``.
+    """
+
+    #: table -> (known ids, file name, id column)
+    tables: dict[str, tuple[pd.Index, str, str]] = field(default_factory=dict)
+    #: table -> why it could not be loaded
+    failed: dict[str, str] = field(default_factory=dict)
+    _skipped: dict[tuple[str, str], tuple[list[str], int]] = field(default_factory=dict)
+
+    def add(self, table: str, ids: Iterable[str], file: str, id_column: str) -> None:
+        """Register the ids of ``table`` (read from ``file``)."""
+        self.tables[table] = (pd.Index(list(ids)), file, id_column)
+
+    def fail(self, table: str, reason: str) -> None:
+        """Mark ``table`` as not loaded (the first reason wins)."""
+        self.failed.setdefault(table, reason)
+
+    def usable(self, table: str) -> bool:
+        """True when references to ``table`` can be checked."""
+        return table in self.tables and table not in self.failed
+
+    def expected(self, table: str) -> str:
+        """The expected text of a reference to ``table``, e.g. ``expected a unit_id from units.csv``."""
+        _, file, id_column = self.tables[table]
+        return f"expected a {id_column} from {file}"
+
+    def check(
+        self, values: pd.Series, table: str, file: str, column: str, out: Problems
+    ) -> np.ndarray:
+        """Non-empty ``values`` must be ids of ``table``; returns the mask of unknown ones.
+
+        When ``table`` failed to load nothing is reported here; the references are counted for
+        :meth:`report_skipped`.
+        """
+        if not self.usable(table):
+            cols, n = self._skipped.get((file, table), ([], 0))
+            if column not in cols:
+                cols = [*cols, column]
+            self._skipped[(file, table)] = (cols, n + int((values != "").sum()))
+            return np.zeros(len(values), dtype=bool)
+        return check_refs(values, self.tables[table][0], file, column, out, self.expected(table))
+
+    def report_skipped(self, out: Problems) -> None:
+        """One warning per referring file whose references to a failed table were not checked."""
+        for (file, table), (cols, n) in self._skipped.items():
+            if n == 0:
+                continue
+            target = self.tables[table][1] if table in self.tables else f"{table}.csv"
+            out.warning(
+                file,
+                None,
+                ",".join(cols),
+                f"{n:,} reference{'' if n == 1 else 's'} to {target} not checked",
+                self.failed.get(table, f"{target} could not be read"),
+            )
+
+
 def school_expected(schools_file: str) -> str:
     """The expected text for a reference to a school."""
     return f"expected a school_id from {schools_file}"
@@ -273,23 +401,69 @@ def check_current_serves(
     units_file: str,
     out: Problems,
 ) -> None:
-    """``current_<level>`` must name a school that teaches that level (unknown ids are reported elsewhere)."""
+    """``current_<level>`` must name a school that teaches that level (unknown ids are reported elsewhere).
+
+    A unit locked (``locked=1``) to a closed school, or to one not teaching the level, can never
+    keep it: the error names the unit (a candidate site is allowed: a layout plan may open it).
+    """
     # Schools with an unreadable level were reported already; do not report them twice.
     known = schools[schools["level"] != ""]
     level_of = dict(zip(known["school_id"], known["level"], strict=True))
+    status_of = dict(zip(schools["school_id"], schools["status"], strict=True))
+    locked = units["locked"].to_numpy(dtype=bool)
     for level in LEVELS:
         col = f"current_{level}"
         cur = units[col]
         lv = cur.map(level_of)
-        wrong = lv.notna() & ~lv.isin(SERVES[level])
-        for row, sid in cur[wrong].items():
+        wrong = (lv.notna() & ~lv.isin(SERVES[level])).to_numpy()
+        closed = (
+            locked
+            & (cur.map(status_of) == "closed").to_numpy()
+            & (units[f"pupils_{level}"].to_numpy() > 0)
+            & ~wrong
+        )
+        for row, sid, uid, lk in zip(
+            units.index[wrong], cur[wrong], units["unit_id"][wrong], locked[wrong], strict=True
+        ):
+            text = f"expected a school teaching {level} ({sid} is {level_of[sid]})"
+            if lk:
+                text += f": locked unit {uid} cannot keep its {level} school"
+            out.error(units_file, int(row), col, quote(sid), text)
+        for row, sid, uid in zip(
+            units.index[closed], cur[closed], units["unit_id"][closed], strict=True
+        ):
             out.error(
                 units_file,
-                int(row),  # type: ignore[arg-type]
+                int(row),
                 col,
                 quote(sid),
-                f"expected a school teaching {level} ({sid} is {level_of[sid]})",
+                f"expected an open school teaching {level} ({sid} is closed): "
+                f"locked unit {uid} cannot keep its {level} school",
             )
+
+
+#: At most this many schools are named when a unit's travel pairs all lead nowhere.
+NAMED_SCHOOLS = 3
+
+
+def _pair_cause(
+    sids: list[str], level: Level, level_of: dict[str, str], status_of: dict[str, str]
+) -> str | None:
+    """Why a unit's travel pairs reach no usable school of ``level``; None if none is closed."""
+    teach = [s for s in sids if level_of.get(s) in SERVES[level]]
+    if not teach:
+        return None  # only schools of another level: the plain message says it all
+
+    def what(sid: str) -> str:
+        if level_of.get(sid) in SERVES[level]:
+            return status_of[sid]
+        return f"{status_of[sid]}, teaches {level_of.get(sid) or 'an unknown level'}"
+
+    if len(sids) == 1:
+        return f"{sids[0]}, which is {what(sids[0])}"
+    named = ", ".join(f"{s} ({what(s)})" for s in sids[:NAMED_SCHOOLS])
+    more = len(sids) - NAMED_SCHOOLS
+    return named + (f" and {more} more" if more > 0 else "")
 
 
 def check_allowed_schools(
@@ -304,9 +478,17 @@ def check_allowed_schools(
     """Every unit with pupils of a level needs a school that may take them.
 
     Without a travel table: some open or candidate school must teach each level that has
-    pupils. With one: each such unit needs a travel pair to a school teaching the level.
+    pupils. With one: each such unit needs a travel pair to such a school; when its pairs go to
+    closed schools teaching the level, the error names them (up to :data:`NAMED_SCHOOLS`).
     """
     usable = schools["status"] != "closed"
+    level_of = dict(zip(schools["school_id"], schools["level"], strict=True))
+    status_of = dict(zip(schools["school_id"], schools["status"], strict=True))
+    pairs_of: dict[str, list[str]] = {}
+    if travel is not None:
+        known = travel[travel["school_id"].isin(pd.Index(schools["school_id"]))]
+        for uid, sid in zip(known["unit_id"], known["school_id"], strict=True):
+            pairs_of.setdefault(uid, []).append(sid)
     for level in LEVELS:
         pupils = units[f"pupils_{level}"].to_numpy()
         serving = schools.loc[usable & schools["level"].isin(SERVES[level]), "school_id"]
@@ -329,13 +511,21 @@ def check_allowed_schools(
         for row, uid, n in zip(
             units.index[stranded], units["unit_id"][stranded], pupils[stranded], strict=True
         ):
+            sids = list(dict.fromkeys(pairs_of.get(uid, [])))
+            cause = _pair_cause(sids, level, level_of, status_of)
+            if cause is None:
+                text = f"expected a {travel_file} pair to a school teaching {level}"
+            else:
+                text = (
+                    f"expected a {travel_file} pair to an open or candidate school teaching "
+                    f"{level}; its only {travel_file} pairs are to {cause}"
+                )
             out.error(
                 units_file,
                 int(row),
                 "unit_id",
                 quote(uid),
-                f"expected a {travel_file} pair to a school teaching {level} "
-                f"(the unit has {int(n)} {level} pupils)",
+                f"{text} (the unit has {int(n)} {level} pupils)",
             )
 
 
@@ -369,6 +559,8 @@ class Report:
 
     problems: list[Problem]
     files: list[str]
+    #: severity -> problems left out by :func:`cap_repeats` (counted in :meth:`summary`)
+    hidden: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -384,12 +576,11 @@ class Report:
         """The count line, e.g. ``2 errors, 1 warning in 4 files``."""
 
         def n(k: int, word: str) -> str:
-            return f"{k} {word}{'' if k == 1 else 's'}"
+            return f"{k:,} {word}{'' if k == 1 else 's'}"
 
-        return (
-            f"{n(len(self.errors), 'error')}, {n(len(self.warnings), 'warning')} "
-            f"in {n(len(self.files), 'file')}"
-        )
+        errors = len(self.errors) + self.hidden.get("error", 0)
+        warnings = len(self.warnings) + self.hidden.get("warning", 0)
+        return f"{n(errors, 'error')}, {n(warnings, 'warning')} in {n(len(self.files), 'file')}"
 
 
 def validate_report(path: str | Path) -> Report:
@@ -397,7 +588,7 @@ def validate_report(path: str | Path) -> Report:
     from planner.io import inspect_folder  # io builds on this module's rules
 
     result = inspect_folder(path)
-    return Report(result.problems, result.files)
+    return Report(result.problems, result.files, result.hidden)
 
 
 def validate_folder(path: str | Path) -> list[Problem]:
@@ -418,12 +609,17 @@ def validate_folder(path: str | Path) -> list[Problem]:
 
 __all__ = [
     "BOOL",
+    "MAX_SAME_PROBLEMS",
+    "NAMED_SCHOOLS",
     "NON_EMPTY",
     "NON_NEGATIVE_INTEGER",
     "NON_NEGATIVE_NUMBER",
     "NUMBER",
     "Problems",
+    "References",
     "Report",
+    "SHOWN_SAME_PROBLEMS",
+    "cap_repeats",
     "check_allowed_schools",
     "check_current_serves",
     "check_grade_totals",

@@ -302,3 +302,62 @@ def test_load_50000_polygons_well_under_a_minute(tmp_path: Path) -> None:
     seconds, n = _time_large(tmp_path, 224)
     assert n == 224 * 224
     assert seconds < 20
+
+
+def test_excel_title_row_above_the_header(tmp_path: Path) -> None:
+    import openpyxl
+
+    root = write_tiny_district(tmp_path, teachers=None)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["某某县2026年义务教育学校教师信息表"])
+    ws.append([])
+    ws.append(["工号", "学校", "学科", "本校任教年限", "年龄（岁）", "性别"])
+    ws.append(["T1", "S1", "语文", 8, 40, "女"])
+    ws.append(["T2", "S2", "数学", 3, 30, "男"])
+    wb.save(root / "teachers.xlsx")
+    d, warnings = load_district_with_warnings(root)
+    assert [str(w) for w in warnings] == [
+        "warning: teachers.xlsx: header found in row 3: rows above it ignored"
+    ]
+    assert d.teachers is not None
+    assert d.teachers["teacher_id"].tolist() == ["T1", "T2"]
+    assert d.teachers["subject"].tolist() == ["chinese", "math"]
+    # Row numbers stay as the spreadsheet shows them: the first data row is row 4.
+    ws.append(["T3", "S3", "数学", "x", 30, "男"])
+    wb.save(root / "teachers.xlsx")
+    with pytest.raises(ValidationFailed) as info:
+        load_district(root)
+    assert [str(p) for p in info.value.problems] == [
+        "warning: teachers.xlsx: header found in row 3: rows above it ignored",
+        "error: teachers.xlsx, row 6, column years_at_school: 'x': expected a non-negative integer",
+    ]
+
+
+def test_csv_title_row_and_header_not_found(tmp_path: Path) -> None:
+    body = pd.DataFrame(tiny_schools()).to_csv(index=False)
+    # A title row without commas (ragged) above the header; row 5 is the third school.
+    titled = "某某县学校信息表\n" + body.replace("nine_year,441000.0", "nine_year,-")
+    with pytest.raises(ValidationFailed) as info:
+        load_district(write_tiny_district(tmp_path / "a", schools=titled))
+    assert [str(p) for p in info.value.problems] == [
+        "warning: schools.csv: header found in row 2: rows above it ignored",
+        "error: schools.csv, row 5, column x: '-': expected a number",
+    ]
+    # Header row missing altogether: a hint where the header must be, no unknown-column noise.
+    headless = pd.DataFrame(tiny_schools()).to_csv(index=False, header=False)
+    with pytest.raises(ValidationFailed) as info:
+        load_district(write_tiny_district(tmp_path / "b", schools=headless))
+    assert [str(p) for p in info.value.problems] == [
+        "error: schools.csv, column school_id: column missing: expected a column school_id; "
+        "the header must be in row 1 (or among the first 10 rows)",
+        "error: schools.csv, column level: column missing: expected a column level; "
+        "the header must be in row 1 (or among the first 10 rows)",
+        "error: schools.csv, column x: column missing: expected columns x,y (metres in the "
+        "district CRS) or lon,lat; the header must be in row 1 (or among the first 10 rows)",
+        "warning: units.csv, column current_primary,current_junior: 12 references to "
+        "schools.csv not checked: schools.csv has no school_id column",
+        "warning: teachers.csv, column school_id: 6 references to schools.csv not checked: "
+        "schools.csv has no school_id column",
+    ]

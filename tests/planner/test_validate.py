@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.validate import validate_folder, validate_report
+from planner.errors import Problem
+from planner.validate import (
+    MAX_SAME_PROBLEMS,
+    SHOWN_SAME_PROBLEMS,
+    cap_repeats,
+    validate_folder,
+    validate_report,
+)
 from tests.planner.tiny import (
     TINY_TOML,
     tiny_schools,
@@ -233,18 +240,16 @@ def test_district_toml_problems(tmp_path: Path) -> None:
 
 
 def test_missing_files_and_not_a_folder(tmp_path: Path) -> None:
+    # Only the real problems: no "crs missing" after a missing district.toml, and one line
+    # instead of an error for every reference to the missing schools table.
     root = write_tiny_district(tmp_path / "d", schools=None, district=None, teachers=None)
     assert lines(root) == [
-        "error: district.toml: file missing: expected district.toml with name and crs",
-        "error: district.toml, column crs: missing: expected crs (a projected CRS in metres, "
-        "e.g. EPSG:32650): the coordinates are not lon/lat, so no UTM zone can be chosen",
+        "error: district.toml: file missing: expected district.toml (it may be empty: name "
+        "defaults to the folder name, crs may be left out when coordinates are lon/lat)",
         "error: schools.csv: file missing: expected one of schools.csv, schools.xlsx, "
         "schools.geojson, schools.gpkg",
-    ] + [
-        f"error: units.csv, row {i + 2}, column current_{lv}: '{s}': "
-        "expected a school_id from schools.csv"
-        for i, r in enumerate(tiny_units())
-        for lv, s in (("primary", r["current_primary"]), ("junior", r["current_junior"]))
+        "warning: units.csv, column current_primary,current_junior: 12 references to "
+        "schools.csv not checked: schools.csv is missing",
     ]
     assert lines(tmp_path / "nope") == [
         f"error: {tmp_path / 'nope'}: not a folder: expected a district folder"
@@ -271,6 +276,174 @@ def test_extra_tables_basic_checks(tmp_path: Path) -> None:
         "error: staffing.csv, row 2, column school_id: 'S5': expected a school_id from schools.csv",
         "error: staffing.csv, row 2, column required: '-1': expected a non-negative integer",
     ]
+
+
+# -- cascades: a table that failed to load does not bury its error ---------------------------
+def _births(n: int) -> list[dict[str, object]]:
+    return [{"unit_id": f"U{i % 6 + 1}", "year": 2000 + i % 20, "births": 3} for i in range(n)]
+
+
+def test_header_typo_in_units_is_not_buried_under_reference_errors(tmp_path: Path) -> None:
+    u = [{("unti_id" if k == "unit_id" else k): v for k, v in r.items()} for r in tiny_units()]
+    history = [
+        {"unit_id": f"U{i % 6 + 1}", "year": 2020, "grade": 1 + i % 9, "pupils": 3}
+        for i in range(300)
+    ]
+    travel = [{"unit_id": r["unit_id"], "school_id": "S3", "cost": 1} for r in tiny_units()]
+    root = write_tiny_district(
+        tmp_path, units=u, births=_births(1200), enrolment_history=history, travel=travel
+    )
+    assert lines(root) == [
+        "error: units.csv, column unit_id: column missing: expected a column unit_id; "
+        "did you mean 'unti_id'?",
+        "warning: units.csv, column unti_id: unknown column: ignored; did you mean 'unit_id'?",
+        "warning: travel.csv, column unit_id: 6 references to units.csv not checked: "
+        "units.csv has no unit_id column",
+        "warning: births.csv, column unit_id: 1,200 references to units.csv not checked: "
+        "units.csv has no unit_id column",
+        "warning: enrolment_history.csv, column unit_id: 300 references to units.csv not "
+        "checked: units.csv has no unit_id column",
+    ]
+
+
+def test_required_table_with_a_header_but_no_data_rows(tmp_path: Path) -> None:
+    root = write_tiny_district(
+        tmp_path, units="unit_id,x,y,pupils_primary,pupils_junior\n\n", births=_births(1200)
+    )
+    assert lines(root) == [
+        "error: units.csv: no data rows: expected at least one unit below the header",
+        "warning: births.csv, column unit_id: 1,200 references to units.csv not checked: "
+        "units.csv has no data rows",
+    ]
+
+
+def test_unreadable_table_is_one_error(tmp_path: Path) -> None:
+    # 0xFF is neither UTF-8 nor GB18030.
+    root = write_tiny_district(tmp_path, schools=b"school_id,level\n\xff\xfe\n", teachers=None)
+    assert lines(root) == [
+        "error: schools.csv: unreadable (not UTF-8 or GB18030 text): expected a readable .csv file",
+        "warning: units.csv, column current_primary,current_junior: 12 references to "
+        "schools.csv not checked: schools.csv could not be read",
+    ]
+    root = write_tiny_district(tmp_path / "empty", units="", births=_births(3))
+    assert lines(root) == [
+        "error: units.csv: unreadable (empty file): expected a readable .csv file",
+        "warning: births.csv, column unit_id: 3 references to units.csv not checked: "
+        "units.csv could not be read",
+    ]
+
+
+def test_missing_teachers_table_is_not_repeated_per_couple(tmp_path: Path) -> None:
+    couples = [{"teacher_a": f"T{i}", "teacher_b": f"T{i + 1}"} for i in range(40)]
+    root = write_tiny_district(tmp_path, teachers=None, couples=couples)
+    assert lines(root) == [
+        "error: couples.csv: no teachers table: expected teachers.csv or teachers.xlsx",
+        "warning: couples.csv, column teacher_a,teacher_b: 80 references to teachers.csv not "
+        "checked: teachers.csv is missing",
+    ]
+
+
+# -- runs of the same problem are cut to a readable length ----------------------------------
+def test_many_identical_problems_are_capped(tmp_path: Path) -> None:
+    n = 5000
+    u = [
+        dict(tiny_units()[0], unit_id=f"U{i}", pupils_primary=-1, pupils_junior="x" if i < 3 else 1)
+        for i in range(n)
+    ]
+    report = validate_report(write_tiny_district(tmp_path, units=u, teachers=None))
+    neg = "'-1': expected a non-negative integer"
+    expected = []
+    for r in range(2, 22):
+        expected.append(f"error: units.csv, row {r}, column pupils_primary: {neg}")
+        if r < 5:  # three bad junior cells: under the limit, all listed
+            expected.append(
+                f"error: units.csv, row {r}, column pupils_junior: 'x': "
+                "expected a non-negative integer"
+            )
+    expected.append(
+        "error: units.csv, column pupils_primary: … and 4,980 more rows with the same problem: "
+        "expected a non-negative integer"
+    )
+    assert [str(p) for p in report.problems] == expected
+    # The count line counts every problem, shown or not.
+    assert report.summary() == "5,003 errors, 0 warnings in 3 files"
+
+
+def test_cap_applies_only_above_the_limit() -> None:
+    def same(n: int, column: str = "age") -> list[Problem]:
+        return [Problem("t.csv", r, column, "'x'", "expected a number") for r in range(2, n + 2)]
+
+    assert MAX_SAME_PROBLEMS == 50 and SHOWN_SAME_PROBLEMS == 20
+    at_limit = same(MAX_SAME_PROBLEMS)
+    assert cap_repeats(at_limit) == (at_limit, {})
+    head = Problem("t.csv", None, None, "file-level", "expected something")
+    other = same(3, "gender")
+    shown, hidden = cap_repeats([head, *same(51), *other])
+    assert shown == [
+        head,
+        *same(20),
+        Problem(
+            "t.csv", None, "age", "… and 31 more rows with the same problem", "expected a number"
+        ),
+        *other,
+    ]
+    assert hidden == {"error": 30}
+
+
+# -- reachability and locked units name the real cause -----------------------------------------
+def _with_closed_school() -> list[dict[str, object]]:
+    s = [dict(r, status="open") for r in tiny_schools()]
+    s.append(
+        {"school_id": "S6", "name": "Old Primary", "level": "primary", "x": 440500.0,
+         "y": 4420500.0, "classrooms_primary": 4, "classrooms_junior": 0, "status": "closed"}
+    )  # fmt: skip
+    return s
+
+
+def test_travel_pairs_only_to_a_closed_school(tmp_path: Path) -> None:
+    travel = [
+        {"unit_id": r["unit_id"], "school_id": sid, "cost": 1}
+        for r in tiny_units()
+        for sid in ("S1", "S2", "S3")
+        if r["unit_id"] != "U6"
+    ]
+    only_closed = [*travel, {"unit_id": "U6", "school_id": "S6", "cost": 1}]
+    got = lines(write_tiny_district(tmp_path, schools=_with_closed_school(), travel=only_closed))
+    assert got == [
+        "error: units.csv, row 7, column unit_id: 'U6': expected a travel.csv pair to an open or "
+        "candidate school teaching primary; its only travel.csv pairs are to S6, which is closed "
+        "(the unit has 75 primary pupils)",
+        "error: units.csv, row 7, column unit_id: 'U6': expected a travel.csv pair to a school "
+        "teaching junior (the unit has 35 junior pupils)",
+    ]
+    mixed = [*only_closed, {"unit_id": "U6", "school_id": "S2", "cost": 1}]
+    got = lines(write_tiny_district(tmp_path, schools=_with_closed_school(), travel=mixed))
+    assert got == [
+        "error: units.csv, row 7, column unit_id: 'U6': expected a travel.csv pair to an open or "
+        "candidate school teaching primary; its only travel.csv pairs are to S6 (closed), "
+        "S2 (open, teaches junior) (the unit has 75 primary pupils)",
+    ]
+
+
+def test_locked_unit_to_a_closed_school_or_one_of_another_level(tmp_path: Path) -> None:
+    u = [dict(r, locked=0) for r in tiny_units()]
+    u[0].update(locked=1, current_primary="S6")
+    u[1].update(locked=1, current_junior="S1")
+    u[2].update(current_primary="S6")  # not locked: it may move, no error
+    got = lines(write_tiny_district(tmp_path, schools=_with_closed_school(), units=u))
+    assert got == [
+        "error: units.csv, row 2, column current_primary: 'S6': expected an open school "
+        "teaching primary (S6 is closed): locked unit U1 cannot keep its primary school",
+        "error: units.csv, row 3, column current_junior: 'S1': expected a school teaching "
+        "junior (S1 is primary): locked unit U2 cannot keep its junior school",
+    ]
+
+
+def test_broken_district_toml_is_the_only_error(tmp_path: Path) -> None:
+    root = write_tiny_district(tmp_path, district='name = "T\ncrs = "EPSG:32650"\n')
+    got = lines(root)
+    assert len(got) == 1
+    assert got[0].startswith("error: district.toml: invalid TOML: expected valid TOML (")
 
 
 # -- a district broken in many ways: everything is listed in one run ------------------------
