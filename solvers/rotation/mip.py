@@ -24,6 +24,19 @@ This equals the weighted objective of the CP-SAT model whenever the lower tiers 
 shortfall weight (10⁹), the premise of :class:`~solvers.rotation.settings.ObjectiveWeights`.
 Differences: the balance values are not rounded to integers, and commute uses exact km.
 
+LP by column generation (:class:`_LpChain`): the first LP holds, per group, the
+:data:`INITIAL_TARGETS` best targets (short of the subject first, then nearest), the start list
+and locks; each round prices every move column from the row duals, ``d_gj = c_gj − a_gjᵀπ`` (one
+sparse product), adds the most negative (≤ :data:`PRICE_PER_GROUP` per group) and re-solves with
+the primal simplex from the last basis. No ``d < 0`` left means the restricted optimum is the
+optimum over every target, so nothing is lost; stopped earlier, ``LP + Σ min(0, d)·ub`` is a
+valid (Lagrangian) bound. Pass 1 leaves the balance block (counts ``c``, epigraphs ``z``, their
+rows) out: it has no cost there and its bounds are implied by the caps; pass 2 adds it. A
+fractional LP goes to branch and bound over the held columns; a column left out with
+``LP + d ≥`` the incumbent (pass 1, integer: ``> incumbent − 1``) cannot improve it, so when
+every left-out column satisfies that the restricted MIP's bound holds for the full model; else
+those columns are added and the MIP re-run once, and otherwise only the LP bound is claimed.
+
 Each pass starts from the previous one's list (pass 1 from the HR greedy list, when valid).
 HiGHS runs single-threaded with ``random_seed = settings.seed``; a pass that reaches optimality
 (HiGHS relative gap ``≤ settings.mip_gap``) is reproducible, one stopped by the time limit may
@@ -42,7 +55,7 @@ import scipy.sparse as sp
 
 from planner.errors import InfeasiblePlan
 from planner.policy import LEVELS, Policy
-from solvers.highs_model import INF, MipResult, SparseMip
+from solvers.highs_model import INF, MipResult, SparseMip, new_highs
 from solvers.progress import ProgressFn
 from solvers.rotation.model import ModelSolution
 from solvers.rotation.problem import RotationProblem
@@ -52,6 +65,14 @@ from solvers.rotation.settings import RotationSettings
 TIER2_SCALE = 0.01
 #: Relative slack on the pass-2 objective kept by the tie-break pass.
 TIE_TOL = 1e-9
+#: Share of the time before the tie-break share that pass 1 may use (from the start).
+PASS1_SHARE = 0.7
+#: No branch and bound with less time left than this (seconds; at most 10 % of the limit).
+MIN_MIP_SECONDS = 5.0
+#: Move columns per group in the first restricted LP (plus the start list and locks).
+INITIAL_TARGETS = 4
+#: Move columns priced into the LP per group and round of column generation.
+PRICE_PER_GROUP = 3
 
 
 @dataclass
@@ -385,15 +406,74 @@ def _complete(md: _Model, xv: np.ndarray, n_cols: int) -> np.ndarray:
 
 class _LpChain:
     """The LP relaxation in one HiGHS instance, re-solved after each pass from the last basis
-    (rows added and costs changed in place, no second presolve)."""
+    (rows added and costs changed in place, no second presolve), by **column generation** over
+    the move columns.
 
-    def __init__(self, mip: SparseMip, seed: int, stop: threading.Event | None) -> None:
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+    The instance holds every column except the move columns ``x`` outside ``master``; after
+    each solve the reduced costs of all move columns are priced from the row duals
+    (``d = c − Aᵀπ``, numpy), the most negative ones (up to :data:`PRICE_PER_GROUP` per group)
+    are added and the LP is re-solved with the primal simplex from the last basis. When no
+    column has ``d < −tol`` the restricted optimum is optimal for the full LP (every target of
+    every group), so nothing was lost by leaving columns out. Before that, ``z + Σ min(0, d)·ub``
+    over the missing columns is a valid lower bound (Lagrangian bound with the master duals).
+    ``deferred`` columns (the balance block, which pass 1 does not need) and the rows that
+    touch them start outside the instance and come in with :meth:`add_deferred`; ``rows`` maps
+    instance rows to full-model rows (−1: added later, on no move column).
+    """
+
+    def __init__(
+        self,
+        mip: SparseMip,
+        nx: int,
+        xg: np.ndarray,
+        master: np.ndarray,
+        deferred: np.ndarray,
+        seed: int,
+        stop: threading.Event | None,
+    ) -> None:
+        self.h = new_highs()
         self.h.setOptionValue("random_seed", int(seed))
         self.h.setOptionValue("threads", 1)
-        self.h.passModel(mip.to_lp(relax=True))
-        self.n = mip.n_cols
+        lp = mip.to_lp(relax=True)
+        a = sp.csc_matrix(
+            (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
+            shape=(lp.num_row_, lp.num_col_),
+        )
+        self.nx, self.xg, self.m0 = nx, xg, lp.num_row_
+        self.a = a
+        self.a_x = a[:, :nx].tocsc()  # move columns, for pricing and adding
+        self.axt = self.a_x.T.tocsr()
+        self.lb = np.asarray(lp.col_lower_, float)
+        self.ub = np.asarray(lp.col_upper_, float)
+        self.in_master = master.copy()
+        self.eligible = np.ones(nx, bool)  # may still be priced in
+        rest = np.setdiff1d(np.arange(nx, lp.num_col_), deferred)
+        self.deferred = np.asarray(deferred, dtype=np.int64)
+        self.deferred_rows = np.unique(a[:, self.deferred].tocoo().row)
+        self.rows = np.setdiff1d(np.arange(self.m0), self.deferred_rows)
+        self.rpos = np.full(self.m0, -1, dtype=np.int64)
+        self.rpos[self.rows] = np.arange(len(self.rows))
+        self.cols = np.concatenate([np.flatnonzero(master), rest])
+        self.n_full = lp.num_col_  # full-space columns, extras (tie-break δ) appended
+        self.pos = np.full(self.n_full, -1, dtype=np.int64)
+        self.pos[self.cols] = np.arange(len(self.cols))
+        sub = a[self.rows][:, self.cols].tocsc()
+        self.row_lo = np.asarray(lp.row_lower_, float)
+        self.row_up = np.asarray(lp.row_upper_, float)
+        lp.num_row_ = len(self.rows)
+        lp.row_lower_, lp.row_upper_ = self.row_lo[self.rows], self.row_up[self.rows]
+        lp.num_col_ = len(self.cols)
+        lp.col_cost_ = np.asarray(lp.col_cost_)[self.cols]
+        lp.col_lower_, lp.col_upper_ = self.lb[self.cols], self.ub[self.cols]
+        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
+        lp.a_matrix_.value_ = sub.data
+        lp.a_matrix_.num_col_ = len(self.cols)
+        lp.a_matrix_.num_row_ = len(self.rows)
+        self.h.passModel(lp)
+        self.rc = np.zeros(nx)
+        self.rounds = 0
+        self.stop = stop
         if stop is not None:
 
             def on_interrupt(e: object) -> None:
@@ -403,13 +483,95 @@ class _LpChain:
             self.h.cbSimplexInterrupt.subscribe(on_interrupt)
             self.h.cbIpmInterrupt.subscribe(on_interrupt)
 
-    def add_cols(self, lb: np.ndarray, ub: np.ndarray) -> None:
-        """Add columns without entries (their rows follow)."""
+    @property
+    def n(self) -> int:
+        """Columns in the full space (model columns, then extras)."""
+        return self.n_full
+
+    def add_cols(self, lb: np.ndarray, ub: np.ndarray) -> np.ndarray:
+        """Add extra columns without entries (their rows follow); return full indices."""
         n = len(lb)
         self.h.addCols(
             n, np.zeros(n), lb, ub, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
         )
-        self.n += n
+        idx = np.arange(self.n_full, self.n_full + n)
+        self.pos = np.concatenate([self.pos, len(self.cols) + np.arange(n)])
+        self.cols = np.concatenate([self.cols, idx])
+        self.n_full += n
+        return idx
+
+    def _add_moves(self, k: np.ndarray, cost: np.ndarray) -> None:
+        k = np.sort(k)
+        m = self._held_rows(self.a_x[:, k])
+        self.h.addCols(
+            len(k),
+            cost[k],
+            self.lb[k],
+            self.ub[k],
+            m.nnz,
+            m.indptr[:-1].astype(np.int32),
+            m.indices.astype(np.int32),
+            m.data.astype(float),
+        )
+        self.pos[k] = len(self.cols) + np.arange(len(k))
+        self.cols = np.concatenate([self.cols, k])
+        self.in_master[k] = True
+
+    def _held_rows(self, m: sp.spmatrix) -> sp.csc_matrix:
+        """Full-model rows of ``m`` renumbered to instance rows (rows not held dropped)."""
+        c = m.tocoo()
+        r = self.rpos[c.row]
+        ok = r >= 0
+        return sp.csc_matrix(
+            (c.data[ok], (r[ok], c.col[ok])), shape=(self.h.getNumRow(), c.shape[1])
+        )
+
+    def add_deferred(self) -> None:
+        """Bring in the deferred columns and their rows (a no-op the second time)."""
+        if not len(self.deferred):
+            return
+        k = self.deferred
+        self.h.addCols(
+            len(k),
+            np.zeros(len(k)),
+            self.lb[k],
+            self.ub[k],
+            0,
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+        )
+        self.pos[k] = len(self.cols) + np.arange(len(k))
+        self.cols = np.concatenate([self.cols, k])
+        r = self.deferred_rows
+        m = self.a[r].tocoo()
+        c = self.pos[m.col]
+        ok = c >= 0  # move columns outside the instance are 0
+        mat = sp.csr_matrix((m.data[ok], (m.row[ok], c[ok])), shape=(len(r), len(self.cols)))
+        n0 = self.h.getNumRow()
+        self.h.addRows(
+            len(r),
+            self.row_lo[r],
+            self.row_up[r],
+            mat.nnz,
+            mat.indptr[:-1].astype(np.int32),
+            mat.indices.astype(np.int32),
+            mat.data.astype(float),
+        )
+        self.rpos[r] = n0 + np.arange(len(r))
+        self.rows = np.concatenate([self.rows, r])
+        self.deferred = np.zeros(0, np.int64)
+
+    def add_below(self, cost: np.ndarray, threshold: float) -> bool | None:
+        """Add every missing, still eligible move column with reduced cost < ``threshold``
+        (reduced costs of the last pricing); whether there was any, ``None`` (nothing added)
+        when they would more than double the LP."""
+        k = np.flatnonzero(~self.in_master & self.eligible & (self.rc < threshold))
+        if len(k) > max(1000, int(self.in_master.sum())):
+            return None
+        if len(k):
+            self._add_moves(k, cost)
+        return bool(len(k))
 
     def add_rows(
         self,
@@ -420,8 +582,10 @@ class _LpChain:
         upper: np.ndarray,
         n_rows: int,
     ) -> None:
-        """Add rows as triplets, like :meth:`SparseMip.add_rows`."""
-        m = sp.csr_matrix((vals, (local_row, cols)), shape=(n_rows, self.n))
+        """Add rows as triplets on full-space columns (all of them in the instance)."""
+        c = self.pos[np.asarray(cols, dtype=np.int64)]
+        assert (c >= 0).all(), "row on a column outside the master"
+        m = sp.csr_matrix((vals, (local_row, c)), shape=(n_rows, len(self.cols)))
         m.sum_duplicates()
         lo = np.broadcast_to(np.asarray(lower, float), (n_rows,)).copy()
         up = np.broadcast_to(np.asarray(upper, float), (n_rows,)).copy()
@@ -434,10 +598,12 @@ class _LpChain:
             m.indices.astype(np.int32),
             m.data.astype(float),
         )
+        self.rows = np.concatenate([self.rows, np.full(n_rows, -1, np.int64)])
 
     def restrict_to_optimal_face(self, tol: float = 1e-7) -> None:
         """Keep only the optimal solutions of the last solve: by complementary slackness a
-        column (row) with a non-zero reduced cost (dual) stays at its value (activity)."""
+        column (row) with a non-zero reduced cost (dual) stays at its value (activity); a
+        missing move column with ``d > tol`` stays at 0 (is never priced in again)."""
         sol = self.h.getSolution()
         cd, cv = np.asarray(sol.col_dual), np.asarray(sol.col_value)
         rd, rv = np.asarray(sol.row_dual), np.asarray(sol.row_value)
@@ -447,22 +613,135 @@ class _LpChain:
         r = np.flatnonzero(np.abs(rd) > tol).astype(np.int32)
         if len(r):
             self.h.changeRowsBounds(len(r), r, rv[r], rv[r])  # type: ignore[attr-defined]
+        self.eligible &= np.abs(self.rc) <= tol
 
-    def solve(self, cost: np.ndarray, limit: float) -> MipResult:
-        """Minimise ``cost``; status as in :class:`~solvers.highs_model.MipResult`."""
+    def _price(self, cost: np.ndarray, tol: float) -> tuple[np.ndarray, float]:
+        """Move columns to add (most negative reduced cost first, a few per group) and
+        ``Σ min(0, d)·ub`` over the missing ones."""
+        dual = np.asarray(self.h.getSolution().row_dual)
+        pi = np.zeros(self.m0)
+        held = self.rows >= 0
+        pi[self.rows[held]] = dual[held]
+        self.rc = cost[: self.nx] - self.axt @ pi
+        cand = np.flatnonzero(~self.in_master & self.eligible & (self.rc < -tol))
+        if not len(cand):
+            return cand, 0.0
+        slack = float((self.rc[cand] * self.ub[cand]).sum())
+        cand = cand[np.lexsort((cand, self.rc[cand], self.xg[cand]))]
+        g = self.xg[cand]
+        first = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+        nth = np.arange(len(cand)) - np.repeat(first, np.diff(np.r_[first, len(cand)]))
+        return cand[nth < PRICE_PER_GROUP], slack
+
+    def solve(self, cost: np.ndarray, limit: float, tol: float = 1e-7) -> MipResult:
+        """Minimise ``cost`` (full space) over the full LP by column generation; status as in
+        :class:`~solvers.highs_model.MipResult` (``feasible``: stopped before the pricing
+        proved optimality, ``bound`` then the Lagrangian bound)."""
         t = time.perf_counter()
-        self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost.astype(float))
-        self.h.setOptionValue("time_limit", float(limit))
-        self.h.run()
-        secs = time.perf_counter() - t
-        ms = self.h.getModelStatus()
-        if ms == highspy.HighsModelStatus.kInfeasible:
-            return MipResult("infeasible", None, float("inf"), float("inf"), secs, None)
-        if ms != highspy.HighsModelStatus.kOptimal:
-            return MipResult("no_solution", None, float("inf"), -float("inf"), secs, None)
-        x = np.asarray(self.h.getSolution().col_value, dtype=float)
-        obj = float(self.h.getInfo().objective_function_value)
-        return MipResult("optimal", x, obj, obj, secs, secs)
+        end = t + float(limit)
+        cost = np.asarray(cost, float)
+        self.h.changeColsCost(
+            len(self.cols), np.arange(len(self.cols), dtype=np.int32), cost[self.cols]
+        )
+        last: MipResult | None = None  # the last restricted optimum, with its bound
+        self.h.setOptionValue("simplex_strategy", 1)  # dual simplex (costs/bounds/rows changed)
+        while True:
+            self.h.setOptionValue("time_limit", max(0.01, end - time.perf_counter()))
+            self.h.run()
+            ms = self.h.getModelStatus()
+            if ms == highspy.HighsModelStatus.kInfeasible:
+                missing = np.flatnonzero(~self.in_master & self.eligible)
+                if len(missing) == 0:
+                    return MipResult("infeasible", None, INF, INF, time.perf_counter() - t, None)
+                self._add_moves(missing, cost)  # a restricted master proves nothing
+                continue
+            if ms != highspy.HighsModelStatus.kOptimal:
+                if last is not None:  # stopped while re-solving: the previous round stands
+                    last.seconds = time.perf_counter() - t
+                    return last
+                return MipResult("no_solution", None, INF, -INF, time.perf_counter() - t, None)
+            obj = float(self.h.getInfo().objective_function_value)
+            add, slack = self._price(cost, tol)
+            x = np.zeros(self.n_full)
+            x[self.cols] = np.asarray(self.h.getSolution().col_value, dtype=float)
+            secs = time.perf_counter() - t
+            if not len(add):
+                return MipResult("optimal", x, obj, obj, secs, secs)
+            last = MipResult("feasible", x, obj, obj + slack, secs, secs)
+            if time.perf_counter() >= end or (self.stop is not None and self.stop.is_set()):
+                return last
+            self._add_moves(add, cost)
+            self.rounds += 1
+            # new columns leave the basis primal feasible: primal simplex from it
+            self.h.setOptionValue("simplex_strategy", 4)
+
+
+def _initial_master(p: RotationProblem, md: _Model, start: np.ndarray) -> np.ndarray:
+    """Move columns of the first restricted LP: per group the :data:`INITIAL_TARGETS` best
+    targets (short of the group's subject first, then by commute and preference cost), the
+    start list (so that the restricted LP is feasible when the start list is) and locks."""
+    nx = md.nx
+    gu = np.array([g.subject for g in p.groups], dtype=np.int64)[md.xg]
+    short = p.need[md.xj, gu] > p.count[md.xj, gu]
+    order = np.lexsort((md.xj, md.cost2[:nx], ~short, md.xg))
+    g = md.xg[order]
+    first = np.r_[0, np.flatnonzero(np.diff(g)) + 1] if nx else np.zeros(0, np.int64)
+    nth = np.arange(nx) - np.repeat(first, np.diff(np.r_[first, nx]))
+    master = np.zeros(nx, bool)
+    master[order[nth < INITIAL_TARGETS]] = True
+    master |= start > 0
+    locked = np.array([g.locked for g in p.groups], dtype=np.int64)[md.xg]
+    master |= locked == md.xj
+    return master
+
+
+def _restricted_mip(
+    chain: _LpChain,
+    cost: np.ndarray,
+    start: np.ndarray | None,
+    limit: float,
+    settings: RotationSettings,
+    stop: threading.Event | None,
+) -> MipResult:
+    """Branch and bound (HiGHS MIP, 1 thread, seeded) over the columns the LP chain holds.
+
+    Its dual bound holds for that column set only, so the caller replaces it with the LP's.
+    """
+    t = time.perf_counter()
+    lp = chain.h.getLp()
+    lp.col_cost_ = np.asarray(cost, float)[chain.cols]
+    cont, integ = highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger
+    lp.integrality_ = [integ if c < chain.nx else cont for c in chain.cols.tolist()]
+    h = new_highs()
+    h.setOptionValue("time_limit", float(limit))
+    h.setOptionValue("random_seed", int(settings.seed))
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", float(settings.mip_gap))
+    h.passModel(lp)
+    end = t + float(limit)
+
+    def on_interrupt(e: object) -> None:
+        if _stopped(stop) or time.perf_counter() > end:
+            e.interrupt()  # type: ignore[attr-defined]
+
+    h.cbMipInterrupt.subscribe(on_interrupt)
+    h.cbSimplexInterrupt.subscribe(on_interrupt)
+    if start is not None:
+        full = np.zeros(chain.n)
+        full[: len(start)] = start
+        sol = highspy.HighsSolution()
+        sol.col_value = list(full[chain.cols])
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    secs = time.perf_counter() - t
+    if h.getInfo().primal_solution_status != 2:  # no feasible solution
+        return MipResult("no_solution", None, INF, -INF, secs, None)
+    x = np.zeros(chain.n)
+    x[chain.cols] = np.asarray(h.getSolution().col_value, dtype=float)
+    info = h.getInfo()
+    obj = float(info.objective_function_value)
+    return MipResult("feasible", x, obj, float(info.mip_dual_bound), secs, secs)
 
 
 def solve_mip(
@@ -491,12 +770,21 @@ def solve_mip(
     md = _build(p, settings, policy)
     mip = md.mip
     S = p.n_schools
-    chain = _LpChain(mip, settings.seed, stop)
+    start: np.ndarray | None = None
+    xv = np.zeros(md.nx)
+    if hint is not None:
+        gidx = {i: gi for gi, g in enumerate(p.groups) for i in g.members}
+        hk = np.array([gidx[i] * S + j for i, j in hint if i in gidx], dtype=np.int64)
+        pos = np.searchsorted(md.key, hk)
+        ok = (pos < md.nx) & (md.key[np.minimum(pos, md.nx - 1)] == hk) if md.nx else pos < 0
+        np.add.at(xv, pos[ok], 1.0)
+        start = _complete(md, xv, mip.n_cols)
+    balance = np.concatenate([md.c_cols, md.z_cols])  # not needed by pass 1
+    chain = _LpChain(mip, md.nx, md.xg, _initial_master(p, md, xv), balance, settings.seed, stop)
 
     def add_rows(
         r: np.ndarray, c: np.ndarray, v: np.ndarray, lo: object, up: object, n: int
     ) -> None:
-        mip.add_rows(r, c, v, lower=lo, upper=up, n_rows=n)  # type: ignore[arg-type]
         chain.add_rows(r, c, v, lo, up, n)  # type: ignore[arg-type]
 
     def left(end: float) -> float:
@@ -504,10 +792,17 @@ def solve_mip(
 
     from_lp: dict[str, bool] = {}
 
-    def run(name: str, cost: np.ndarray, start: np.ndarray | None, limit: float) -> MipResult:
+    def run(
+        name: str, cost: np.ndarray, start: np.ndarray | None, limit: float, more: float = 0.0
+    ) -> MipResult:
         # the LP relaxation first: when its optimum is integral it is proven optimal
         t = time.perf_counter()
         lp = chain.solve(cost, limit)
+        if lp.status in ("no_solution", "feasible") and more > 0 and not _stopped(stop):
+            # stopped before the LP optimum over every target: the tie-break cannot run, so
+            # its share goes here (HiGHS resumes from its basis, pricing from the held columns)
+            limit += more
+            lp = chain.solve(cost, more)
         if lp.status == "infeasible":
             return lp
         if lp.x is not None and lp.status == "optimal":
@@ -515,34 +810,48 @@ def solve_mip(
             if np.abs(xs - np.round(xs)).max(initial=0.0) <= 1e-6:
                 from_lp[name] = True
                 return lp
-        mip.set_cost(np.arange(mip.n_cols), cost)
-        r = mip.solve(
-            time_limit=max(0.01, limit - (time.perf_counter() - t)),
-            seed=settings.seed,
-            threads=1,
-            gap=settings.mip_gap,
-            start=start,
-            progress=progress,
-            stop=stop,
-        )
-        if lp.status == "optimal" and r.x is not None:
-            r.bound = max(r.bound, lp.objective)
+        # a fractional (or unfinished) LP: branch and bound over the columns the LP holds.
+        # Its bound holds for every target when no column left out could beat its list v:
+        # each has reduced cost d ≥ v − LP (pass 1, integer: > v − 1 − LP); else add those
+        # (unless they would more than double the LP) and repeat once.
+        converged = lp.status == "optimal"
+        step = 1.0 if name == "1" else 0.0
+        r = MipResult("no_solution", None, INF, -INF, 0.0, None)
+        target = float(np.ceil(lp.bound - 1e-6)) if step else lp.bound
+        # HiGHS cannot stop its MIP presolve, so with a few seconds left the start list stands
+        least = min(MIN_MIP_SECONDS, 0.1 * settings.time_limit)
+        for _ in range(2 if limit - (time.perf_counter() - t) >= least else 0):
+            r = _restricted_mip(
+                chain, cost, start, max(0.01, limit - (time.perf_counter() - t)), settings, stop
+            )
+            if r.x is None:
+                break
+            own, start = r.bound, r.x[: mip.n_cols]
+            r.bound = lp.bound if lp.x is not None else -INF
+            if not converged:
+                break
+            if r.objective <= target + 1e-6:
+                break  # meets the LP bound (rounded up in pass 1): proven
+            thr = r.objective - step - lp.objective + 1e-6
+            added = chain.add_below(cost, thr)
+            if added is None:
+                break
+            if not added:
+                r.bound = max(r.bound, min(own, r.objective))
+                break
+        if r.x is not None:
+            if name == "1":
+                r.bound = float(np.ceil(r.bound - 1e-6))  # integer weights: integer objective
+            ok = r.objective - r.bound <= settings.mip_gap * max(1.0, abs(r.objective))
+            r.status = "optimal" if ok else "feasible"
         r.seconds = time.perf_counter() - t
         return r
 
     # pass 1: shortfall
-    start: np.ndarray | None = None
-    if hint is not None:
-        gidx = {i: gi for gi, g in enumerate(p.groups) for i in g.members}
-        hk = np.array([gidx[i] * S + j for i, j in hint if i in gidx], dtype=np.int64)
-        pos = np.searchsorted(md.key, hk)
-        ok = (pos < md.nx) & (md.key[np.minimum(pos, md.nx - 1)] == hk) if md.nx else pos < 0
-        xv = np.zeros(md.nx)
-        np.add.at(xv, pos[ok], 1.0)
-        start = _complete(md, xv, mip.n_cols)
     cost1 = np.zeros(mip.n_cols)
     cost1[md.short_cols] = md.short_w
-    r1 = run("1", cost1, start, left(t0 + 0.7 * (main_end - t0)))
+    # pass 1 decides the weighted gap; pass 2 may also take the tie-break share (run())
+    r1 = run("1", cost1, start, left(t0 + PASS1_SHARE * (main_end - t0)))
     if r1.x is None:
         if r1.status == "infeasible":
             raise InfeasiblePlan(
@@ -558,17 +867,22 @@ def solve_mip(
     stages: dict[str, dict[str, float | str]] = {"shortfall": _stage(r1, s1, 1.0)}
 
     # pass 2: balance, commute, preferences, moves with shortfall fixed
+    chain.add_deferred()
     add_rows(np.zeros(len(md.short_cols), np.int64), md.short_cols, md.short_w, -INF, s1, 1)
     start = _complete(md, xv, mip.n_cols)
-    r2 = run("2", md.cost2, start, left(main_end)) if not _stopped(stop) else None
+    r2 = None
+    if not _stopped(stop):
+        r2 = run("2", md.cost2, start, left(main_end), more=max(0.0, deadline - main_end - 0.5))
     if r2 is not None and r2.x is not None:
         xv2 = np.round(r2.x[: md.nx])
         full = _complete(md, xv2, mip.n_cols)
         if float(md.cost2 @ full) <= float(md.cost2 @ start):
             xv, start = xv2, full
     obj2 = float(md.cost2 @ start)
+    # every pass-2 cost is ≥ 0 and z ≥ z_lb: a bound that holds whatever the LP reached
+    rest_floor = float(md.z_lb.sum())
     stages["rest"] = (
-        _stage(r2, obj2, 1.0 / TIER2_SCALE)
+        _stage(r2, obj2, 1.0 / TIER2_SCALE, floor=rest_floor)
         if r2 is not None
         else {"status": "skipped", "objective": obj2 / TIER2_SCALE}
     )
@@ -602,7 +916,9 @@ def solve_mip(
         if r3.x is not None:
             xv3 = r3.x[: md.nx]
             tol = obj2 + TIE_TOL * max(1.0, abs(obj2))
-            if np.abs(xv3 - np.round(xv3)).max(initial=0.0) > 1e-6:
+            if r3.status != "optimal":
+                tb_status = "column generation unfinished; pass-2 list kept"
+            elif np.abs(xv3 - np.round(xv3)).max(initial=0.0) > 1e-6:
                 tb_status = "LP optimum fractional; pass-2 list kept"
             elif float(md.cost2 @ _complete(md, np.round(xv3), n0)) <= tol:
                 xv, tb_status = np.round(xv3), "optimal"
@@ -616,7 +932,8 @@ def solve_mip(
     if r1.status != "optimal":
         bound = w.shortfall * float(np.ceil(r1.bound - 1e-6))
     else:
-        b2 = r2.bound if r2 is not None and r2.x is not None else 0.0
+        b2 = r2.bound if r2 is not None and r2.x is not None else -INF
+        b2 = max(b2, rest_floor)
         bound = w.shortfall * s1 + min(b2, obj2) / TIER2_SCALE
     sol = {(int(md.xg[k]), int(md.xj[k])): int(xv[k]) for k in np.flatnonzero(xv > 0.5).tolist()}
     return ModelSolution(
@@ -634,11 +951,14 @@ def _stopped(stop: threading.Event | None) -> bool:
     return stop is not None and stop.is_set()
 
 
-def _stage(r: MipResult | None, value: float, scale: float) -> dict[str, float | str]:
-    """JSON-ready figures of one pass, in the units of the weights (``scale`` undoes scaling)."""
+def _stage(
+    r: MipResult | None, value: float, scale: float, floor: float = -INF
+) -> dict[str, float | str]:
+    """JSON-ready figures of one pass, in the units of the weights (``scale`` undoes scaling);
+    ``floor`` is a bound known without solving."""
     if r is None or r.x is None:
         return {"status": "no_solution" if r is not None else "skipped"}
-    bound = min(r.bound, value)
+    bound = min(max(r.bound, floor), value)
     return {
         "status": r.status,
         "objective": value * scale,
