@@ -47,6 +47,7 @@ def print_summary(plan: Any) -> None:
         f"status {s['status']}  gap {100 * s['gap']:.3f}%  objective {s['objective']:,.1f}  "
         f"bound {s['bound']:,.1f}  solver {s['solver']}  seed {s['seed']}  "
         f"{s['solve_seconds']:.1f}s"
+        + ("" if s.get("deterministic", True) else "  (not reproducible)")
     )
     for level, b in s["levels"].items():
         typer.echo(
@@ -106,6 +107,14 @@ def register(
         gap_limit: Annotated[float, typer.Option(help="Stop at this relative gap.")] = 0.0,
         workers: Annotated[int, typer.Option(help="Solver threads (fixed for determinism).")] = 2,
         k_nearest: Annotated[int, typer.Option(help="Candidate schools per unit.")] = 8,
+        deterministic: Annotated[
+            bool,
+            typer.Option(
+                "--deterministic/--no-deterministic",
+                help="Budget the solve by work, not wall clock: same seed, same plan even when "
+                "the time limit cuts it (wall clock capped at 2.5 × the limit).",
+            ),
+        ] = True,
         maps: Annotated[bool, typer.Option(help="Write catchments.geojson and map.png.")] = True,
     ) -> None:
         """Optimise catchments (施教区): who goes to which school, with KPIs, diff and map."""
@@ -132,6 +141,7 @@ def register(
                 gap_limit=gap_limit,
                 num_workers=workers,
                 k_nearest=k_nearest,
+                deterministic=deterministic,
             )
         except ValidationError as exc:
             for e in exc.errors():

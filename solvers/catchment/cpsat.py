@@ -92,6 +92,7 @@ def solve_cpsat(
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
     t0: float | None = None,
+    deterministic_time: float | None = None,
 ) -> RawResult:
     """Solve the model with CP-SAT (``random_seed=settings.seed``, ``num_workers`` fixed).
 
@@ -99,6 +100,11 @@ def solve_cpsat(
     estimate of the objective (the LP bound) for choosing the objective scale. ``time_limit``
     counts from the call, so the model build is part of it; status ``optimal`` means proven
     (a search stopped by ``gap_limit`` is ``feasible``).
+
+    With ``deterministic_time`` the search is limited by CP-SAT's ``max_deterministic_time``
+    (a work measure: with ``interleave_search`` the same seed then gives the same plan) and
+    ``time_limit`` is only a wall-clock safety cap; ``clock_cut`` tells whether the cap (or
+    ``stop``) ended it. ``info`` reports ``cpsat_deterministic_time`` and ``cpsat_wall_time``.
     """
     start = time.perf_counter()
     t0 = start if t0 is None else t0
@@ -153,19 +159,23 @@ def solve_cpsat(
             m.add_hint(vj, int(round(hint[j] * vs[j])))
 
     left = deadline - time.perf_counter()
-    if left <= 0.05:  # the model build used the budget: do not start the search
+    if left <= 0.05 or (deterministic_time is not None and deterministic_time <= 0.0):
+        # the model build used the budget: do not start the search
         return RawResult(
             None, "unknown", -np.inf, None, time.perf_counter() - t0,
             {"cpsat_status": "NOT_STARTED (time limit reached while building)"},
+            clock_cut=left <= 0.05,
         )  # fmt: skip
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = float(left)
+    if deterministic_time is not None:
+        p.max_deterministic_time = float(deterministic_time)
     p.num_workers = settings.num_workers
     p.random_seed = settings.seed
     p.relative_gap_limit = settings.gap_limit
-    # Interleaved search makes the parallel workers deterministic: same seed, same plan (as
-    # long as the solve ends by proof or gap, not by the wall-clock limit).
+    # Interleaved search makes the parallel workers deterministic: same seed, same plan (when
+    # the solve ends by proof, gap or max_deterministic_time, not by the wall clock).
     p.interleave_search = True
     cb = _Callback(k, model.offset, t0, progress, stop)
     done = threading.Event()
@@ -196,6 +206,13 @@ def solve_cpsat(
     }.get(st, "unknown")
     if status == "optimal" and solver.best_objective_bound < solver.objective_value - 0.5:
         status = "feasible"  # stopped at relative_gap_limit: not proven optimal
+    dtime = float(solver.response_proto.deterministic_time)
+    # Ended neither by proof nor by the deterministic limit: the wall clock or ``stop`` did.
+    clock_cut = status not in ("optimal", "infeasible") and (
+        (stop is not None and stop.is_set())
+        or deterministic_time is None
+        or (dtime < 0.999 * deterministic_time and solver.wall_time >= 0.99 * left)
+    )
     bound = (
         solver.best_objective_bound / k + model.offset - slack
         if st in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -211,5 +228,8 @@ def solve_cpsat(
             "cpsat_status": solver.status_name(st),
             "objective_scale": k,
             "rounding_slack": slack,
+            "cpsat_deterministic_time": dtime,
+            "cpsat_wall_time": float(solver.wall_time),
         },
+        clock_cut=bool(clock_cut),
     )

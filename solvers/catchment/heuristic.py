@@ -17,6 +17,12 @@ Priced growth (:func:`price_search`)
     on the seat shortage; every grown plan is improved by the local search. Moves whole rings
     of units outward from over-full schools (cascades), which single-unit moves cannot.
 
+Work (:class:`WorkMeter`)
+    Both count their work in pair visits (a sweep of the local search visits every pair of the
+    units it tries; a growth visits every pair once), a number that depends on the inputs only.
+    A meter with a ``limit`` stops them at an iteration or sweep boundary, so a work-budgeted
+    run gives the same plan on any machine; a wall-clock ``deadline`` does not.
+
 Local search (:func:`local_search`)
     First-improvement sweeps over the units: move unit ``u`` from ``s`` to ``t`` when the new
     pair is exempt or supported, no unit of ``s`` loses its last support, and the exact objective
@@ -27,12 +33,44 @@ Local search (:func:`local_search`)
 from __future__ import annotations
 
 import heapq
+import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from solvers.catchment.problem import CatchmentProblem, evaluate
 from solvers.catchment.types import ObjectiveWeights
+
+
+@dataclass
+class WorkMeter:
+    """Deterministic work of the heuristics, in pair visits, with an optional limit.
+
+    ``clock_cut`` is set when a wall-clock ``deadline`` (not the work limit) stopped a heuristic:
+    its result then depends on the machine's speed.
+    """
+
+    visits: float = 0.0
+    limit: float = math.inf
+    clock_cut: bool = False
+
+    def add(self, n: float) -> None:
+        """Count ``n`` pair visits."""
+        self.visits += n
+
+    def spent(self) -> bool:
+        """True when the work limit is reached."""
+        return self.visits >= self.limit
+
+
+def _past(deadline: float | None, meter: WorkMeter | None) -> bool:
+    """True (and noted on the meter) when the wall-clock deadline has passed."""
+    if deadline is None or time.perf_counter() <= deadline:
+        return False
+    if meter is not None:
+        meter.clock_cut = True
+    return True
 
 
 def _reverse_support(pb: CatchmentProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +164,7 @@ def price_search(
     price0: np.ndarray | None = None,
     iterations: int = 20,
     deadline: float | None = None,
+    meter: WorkMeter | None = None,
 ) -> np.ndarray | None:
     """Priced growth: catchments grown with a per-school seat price, prices set by subgradient.
 
@@ -137,7 +176,8 @@ def price_search(
     iteration grows (:func:`_grow_from`), repairs (:func:`repair_chains`) and improves the plan
     (:func:`local_search`), then sets ``λ_s ← max(0, λ_s + η_k c̃ (load_s − seats_s) / seats_s)``
     with ``c̃`` the median pair cost and ``η_k = 1 / (1 + k / 10)``. Deterministic for a fixed
-    number of iterations (``deadline`` may stop it earlier).
+    number of iterations or a ``meter`` limit (checked before each iteration and by the local
+    search); a wall-clock ``deadline`` may stop it earlier, and then it is not.
 
     Returns the best plan (exact objective) or None when no iteration produced a valid plan.
     """
@@ -149,14 +189,16 @@ def price_search(
     best_obj = np.inf
     has_pairs = np.diff(pb.unit_ptr) > 0
     for k in range(iterations):
-        if deadline is not None and time.perf_counter() > deadline:
+        if _past(deadline, meter) or (meter is not None and meter.spent()):
             break
         a = _grow_from(pb, weights, np.full(pb.n_units, -1, dtype=np.int64), lam)
-        a = repair_chains(pb, a, weights)
+        a = repair_chains(pb, a, weights, meter=meter)
+        if meter is not None:
+            meter.add(2 * pb.n_pairs)  # growth and evaluation
         if (a[has_pairs] < 0).any():
             break
         raw = evaluate(pb, a, weights, balance_delta)
-        a = local_search(pb, a, weights, balance_delta, deadline=deadline)
+        a = local_search(pb, a, weights, balance_delta, deadline=deadline, meter=meter)
         obj = evaluate(pb, a, weights, balance_delta).terms["objective"]
         if obj < best_obj - 1e-9 * max(1.0, abs(obj)):
             best, best_obj = a, obj
@@ -181,7 +223,11 @@ def _unsupported(pb: CatchmentProblem, assign: np.ndarray) -> np.ndarray:
 
 
 def repair_chains(
-    pb: CatchmentProblem, assign: np.ndarray, weights: ObjectiveWeights, rounds: int = 30
+    pb: CatchmentProblem,
+    assign: np.ndarray,
+    weights: ObjectiveWeights,
+    rounds: int = 30,
+    meter: WorkMeter | None = None,
 ) -> np.ndarray:
     """Make a plan meet the closer-neighbour rule.
 
@@ -190,7 +236,8 @@ def repair_chains(
     pair together with a whole support chain down to an exempt pair (each step the cheapest
     supporter, preferring units already in that school); chain units are pinned so that later
     rounds do not undo them. Every kept non-exempt pair has a kept supporter (pruning), so a
-    chain always exists; two chains can compete for a unit, hence the rounds.
+    chain always exists; two chains can compete for a unit, hence the rounds. ``meter`` counts
+    one regrowth (all pairs) per round.
     """
     cd = pb.contig
     assert cd is not None
@@ -206,6 +253,8 @@ def repair_chains(
         keep[pb.pair_unit[on]] = True
         part = np.where(keep, assign, -1)
         part = _grow_from(pb, weights, part)
+        if meter is not None:
+            meter.add(pb.n_pairs)
         left = np.flatnonzero((part < 0) & has_pairs)
         if left.size == 0:
             on = _unsupported(pb, part)
@@ -236,12 +285,14 @@ def local_search(
     balance_delta: float | None = None,
     deadline: float | None = None,
     max_sweeps: int = 30,
+    meter: WorkMeter | None = None,
 ) -> np.ndarray:
     """Improve a plan by single-unit moves that keep the hard rules (module docstring).
 
     ``assign`` must meet the closer-neighbour rule (when on) and place every unit with pairs on
-    one of them; the result does too. Stops at a local optimum, after ``max_sweeps`` sweeps, or
-    at ``deadline`` (a ``time.perf_counter()`` value).
+    one of them; the result does too. Stops at a local optimum, after ``max_sweeps`` sweeps,
+    when ``meter`` reaches its limit (checked after each sweep; deterministic), or at
+    ``deadline`` (a ``time.perf_counter()`` value; not deterministic).
     """
     n_p = pb.n_pairs
     if n_p == 0:
@@ -284,6 +335,9 @@ def local_search(
     cap = pb.moved_cap
     pl = p_of.tolist()
     cand = [u for u in units.tolist() if ptr[u + 1] - ptr[u] > 1 and not pb.locked[u]]
+    sweep_visits = float(sum(ptr[u + 1] - ptr[u] for u in cand))
+    if meter is not None:
+        meter.add(n_p)  # set-up
 
     def over(x: float, s: int) -> float:
         return max(0.0, x - seats[s])
@@ -346,7 +400,9 @@ def local_search(
                 moved += mu * (float(t != cu) - float(s != cu))
             pl[u] = p
             improved = True
-        if not improved or (deadline is not None and time.perf_counter() > deadline):
+        if meter is not None:
+            meter.add(sweep_visits)
+        if not improved or (meter is not None and meter.spent()) or _past(deadline, meter):
             break
     out = assign.copy()
     out[units] = pb.pair_school[np.asarray(pl, dtype=np.int64)[units]]

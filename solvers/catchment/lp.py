@@ -36,26 +36,37 @@ class LPResult:
     reduced_costs: np.ndarray
     seconds: float
     row_duals: np.ndarray | None = None
+    iterations: int = 0
+    clock_cut: bool = False  # stopped by the wall clock (not deterministic)
 
 
-def solve_lp(model: LinearModel, *, seed: int, time_limit: float) -> LPResult:
+def solve_lp(
+    model: LinearModel, *, seed: int, time_limit: float, iteration_limit: int | None = None
+) -> LPResult:
     """Solve the LP relaxation with HiGHS (dual simplex by default, one thread, deterministic).
 
     ``time_limit`` is wall-clock from the call and enforced through the simplex interrupt
-    callback; a stopped LP has status ``"unknown"`` and no bound.
+    callback; ``iteration_limit`` caps the simplex iterations (a work limit: deterministic). A
+    stopped LP has status ``"unknown"`` and no bound; ``clock_cut`` tells the clock stopped it.
     """
     t0 = time.perf_counter()
     deadline = t0 + max(time_limit, 0.01)
     h = make_highs(model, integer=False, seed=seed, threads=1)
     h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.01)))
+    if iteration_limit is not None:
+        h.setOptionValue("simplex_iteration_limit", int(max(iteration_limit, 1)))
+    cut: list[bool] = []
 
     def on_interrupt(e: object) -> None:  # HiGHS may overshoot its own limit: enforce it
         if time.perf_counter() > deadline:
+            cut.append(True)
             e.data_in.user_interrupt = True  # type: ignore[attr-defined]
 
     h.cbSimplexInterrupt.subscribe(on_interrupt)
     h.run()
     st = h.getModelStatus()
+    if st == highspy.HighsModelStatus.kTimeLimit:
+        cut.append(True)
     sol = h.getSolution()
     if st == highspy.HighsModelStatus.kOptimal:
         status = "optimal"
@@ -71,6 +82,8 @@ def solve_lp(model: LinearModel, *, seed: int, time_limit: float) -> LPResult:
         reduced_costs=np.asarray(sol.col_dual) if ok else np.zeros(model.n_cols),
         seconds=time.perf_counter() - t0,
         row_duals=np.asarray(sol.row_dual) if ok else None,
+        iterations=int(h.getInfo().simplex_iteration_count),
+        clock_cut=bool(cut) and not ok,
     )
 
 

@@ -364,6 +364,7 @@ class RawResult:
     first_feasible_seconds: float | None
     seconds: float
     info: dict[str, object] = field(default_factory=dict)
+    clock_cut: bool = False  # stopped by the wall clock or ``stop`` (not deterministic)
 
 
 def solve_highs(
@@ -376,6 +377,8 @@ def solve_highs(
     stop: threading.Event | None = None,
     t0: float | None = None,
     gap: float | None = None,
+    checkpoint_limit: int | None = None,
+    node_limit: int | None = None,
 ) -> RawResult:
     """Solve the MIP with HiGHS (one thread, ``random_seed=settings.seed``: deterministic).
 
@@ -383,6 +386,14 @@ def solve_highs(
     limit (root LP, presolve of a large MIP), so a wall-clock deadline is also enforced through
     the MIP and simplex interrupt callbacks, which also serve ``stop``. Progress is reported on
     every improving solution (times from ``t0``). ``gap`` overrides ``settings.gap_limit``.
+
+    Work limits (deterministic: the search stops at the same point on any machine):
+    ``checkpoint_limit`` on the calls of the MIP interrupt callback (HiGHS calls it at fixed
+    points of its search: after presolve steps, separation rounds, heuristics and nodes; it
+    reports no simplex iterations there, and ``simplex_iteration_limit`` does not bound a MIP)
+    and ``node_limit`` (``mip_max_nodes``). ``info`` reports ``mip_checkpoints``,
+    ``lp_iterations`` and ``mip_nodes``; ``clock_cut`` tells whether the clock or ``stop``
+    ended the search.
     """
     start = time.perf_counter()
     t0 = start if t0 is None else t0
@@ -393,7 +404,11 @@ def solve_highs(
         return RawResult(None, "unknown", -np.inf, None, time.perf_counter() - t0, {})
     h.setOptionValue("time_limit", float(max(left, 0.01)))
     h.setOptionValue("mip_rel_gap", float(settings.gap_limit if gap is None else gap))
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(max(node_limit, 1)))
     first: list[float] = []
+    cut: list[bool] = []
+    checkpoints = [0]
 
     def on_improve(e: object) -> None:
         now = time.perf_counter() - t0
@@ -409,10 +424,17 @@ def solve_highs(
 
     def on_interrupt(e: object) -> None:
         if (stop is not None and stop.is_set()) or time.perf_counter() > deadline:
+            cut.append(True)
+            e.data_in.user_interrupt = True  # type: ignore[attr-defined]
+
+    def on_mip_interrupt(e: object) -> None:
+        on_interrupt(e)
+        checkpoints[0] += 1
+        if checkpoint_limit is not None and checkpoints[0] >= checkpoint_limit:
             e.data_in.user_interrupt = True  # type: ignore[attr-defined]
 
     h.cbMipImprovingSolution.subscribe(on_improve)
-    h.cbMipInterrupt.subscribe(on_interrupt)
+    h.cbMipInterrupt.subscribe(on_mip_interrupt)
     h.cbSimplexInterrupt.subscribe(on_interrupt)
     if hint is not None:
         sol = highspy.HighsSolution()
@@ -422,6 +444,8 @@ def solve_highs(
     h.run()
     st = h.getModelStatus()
     info = h.getInfo()
+    if st == highspy.HighsModelStatus.kTimeLimit:
+        cut.append(True)
     has_sol = info.primal_solution_status == 2
     values = np.asarray(h.getSolution().col_value) if has_sol else None
     if st == highspy.HighsModelStatus.kOptimal:
@@ -437,5 +461,11 @@ def solve_highs(
         bound=bound,
         first_feasible_seconds=first[0] if first else None,
         seconds=time.perf_counter() - t0,
-        info={"highs_status": h.modelStatusToString(st), "mip_nodes": int(info.mip_node_count)},
+        info={
+            "highs_status": h.modelStatusToString(st),
+            "mip_nodes": int(info.mip_node_count),
+            "lp_iterations": int(info.simplex_iteration_count),
+            "mip_checkpoints": checkpoints[0],
+        },
+        clock_cut=bool(cut),
     )

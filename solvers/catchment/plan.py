@@ -373,6 +373,10 @@ class CatchmentPlan:
                 "gap_travel_moved": _opt_float(sol.info.get("gap_travel_moved")),
                 "overflow_lower_bound": _opt_float(sol.info.get("overflow_lower_bound")),
                 "overflow_proven_minimal": bool(sol.info.get("overflow_proven_minimal", False)),
+                # false when the wall clock (safety cap, or deterministic=False) or a stop
+                # ended a stage: a rerun may then give another plan
+                "deterministic": bool(sol.info.get("deterministic", False)),
+                "deterministic_reason": str(sol.info.get("deterministic_reason", "")),
             }
         blocks = list(levels.values())
         status = max((b["status"] for b in blocks), key=STATUS_ORDER.index, default="infeasible")
@@ -400,6 +404,7 @@ class CatchmentPlan:
             # the slowest level's time to its first plan (levels are solved independently)
             "first_feasible_seconds": None if any(x is None for x in ff) else max(ff, default=None),
             "seed": self.settings.seed,
+            "deterministic": all(b["deterministic"] for b in blocks),
             "solver": "+".join(solvers),
             **terms,
             "terms": terms,

@@ -1,7 +1,7 @@
 """Solve the catchment model: explain, LP bound and warm start, fixing, CP-SAT or HiGHS.
 
-Pipeline per level (:func:`solve_level`), all against one wall-clock deadline
----------------------------------------------------------------------------
+Pipeline per level (:func:`solve_level`), all against one budget (:class:`_Budget`)
+-------------------------------------------------------------------------------
 1. :func:`.explain.explain_infeasibility` — raise :class:`~planner.errors.InfeasiblePlan`
    with numbers before any solver runs; seat shortages become warnings.
 2. :func:`.mip.build_model` — the rows of the formulation.
@@ -22,6 +22,13 @@ Pipeline per level (:func:`solve_level`), all against one wall-clock deadline
    ``optimal`` only when proven; stopped at ``gap_limit`` or the clock: ``feasible``.
    ``info`` also splits off overflow (``gap_travel_moved``, ``overflow_lower_bound``).
 
+Budget: ``settings.deterministic`` (default) splits ``time_limit`` by *work* — every stage is
+charged an estimate of its time on the calibration machine computed from work counts only (pair
+visits of the heuristics, simplex iterations, CP-SAT's deterministic time), so the same inputs,
+settings and seed give the same plan whatever the machine's speed or load; the wall clock is only
+a safety cap (:data:`WALL_CAP_FACTOR` × ``time_limit``), and a stage it stops makes
+``info["deterministic"]`` false. Otherwise the stages share the wall-clock ``time_limit``.
+
 The bound is proven for the *sparse pair set* (``k_nearest`` cheapest allowed pairs per unit plus
 today's school; ``info["bound_scope"]``). A plan reported optimal is optimal for that set; a pair
 outside it (a unit's (k+1)-th school) is never considered, which matters only when the k nearest
@@ -40,7 +47,7 @@ from planner.model import District
 from planner.policy import Level
 from solvers.catchment.cpsat import solve_cpsat
 from solvers.catchment.explain import capacity_warnings, explain_infeasibility
-from solvers.catchment.heuristic import grow, local_search, price_search
+from solvers.catchment.heuristic import WorkMeter, grow, local_search, price_search
 from solvers.catchment.lp import (
     LPResult,
     hard_violations,
@@ -71,6 +78,103 @@ PRICE_TIME_SHARE = 0.5
 PRICE_ITERATIONS = (25, 15)
 #: LP seat duals used as starting prices are clipped to this many median pair costs.
 PRICE_DUAL_CLIP = 3.0
+
+# Deterministic mode: the wall-clock safety cap and the work → seconds calibration. The rates
+# were measured on the development machine (2 shared cores, load 4–6) on make_district(seed=0)
+# and smaller closer-neighbour counties, so that a run cut by its budget ends near time_limit
+# there; on a faster or idle machine it ends earlier, on a slower one later (up to the cap).
+#: Wall-clock safety cap of a deterministic solve, as a multiple of ``time_limit``.
+WALL_CAP_FACTOR = 2.5
+#: Seconds per pair visit of the heuristics (growth, local search sweeps).
+HEURISTIC_SECONDS_PER_VISIT = 4.0e-7
+#: Seconds per simplex iteration per nonzero of the LP relaxation's matrix.
+LP_SECONDS_PER_ITERATION_NZ = 1.2e-9
+#: Seconds per HiGHS MIP checkpoint (interrupt-callback call) per nonzero of its active columns.
+MIP_SECONDS_PER_CHECKPOINT_NZ = 3.0e-6
+#: Seconds per active nonzero to set up a MIP (HiGHS presolve, CP-SAT model build).
+SETUP_SECONDS_PER_NZ = 2.0e-6
+#: Fixed seconds per HiGHS MIP call (model passing, hint, Python around it).
+MIP_CALL_SECONDS = 0.006
+#: CP-SAT deterministic time per second of budget (``num_workers`` 2, interleaved search).
+CPSAT_DTIME_PER_SECOND = 0.2
+
+
+class _Budget:
+    """The budget of one level solve: work (deterministic) or the wall clock.
+
+    Deterministic: stages are charged their calibrated time from work counts (module doc) and
+    ``left`` is what remains of ``time_limit``; the wall clock only sets ``cap``
+    (``WALL_CAP_FACTOR`` × ``time_limit``), and ``cuts`` names the stages it (or ``stop``)
+    ended. Wall clock: ``left`` is the time to ``t0 + time_limit``; charges are ignored.
+    """
+
+    def __init__(self, settings: CatchmentSettings, t0: float) -> None:
+        self.deterministic = settings.deterministic
+        self.total = settings.time_limit
+        self.used = 0.0
+        factor = WALL_CAP_FACTOR if self.deterministic else 1.0
+        self.cap = t0 + factor * settings.time_limit
+        self.cuts: list[str] = []
+
+    def left(self) -> float:
+        """Budget left (seconds of work, or of wall clock)."""
+        if self.deterministic:
+            return self.total - self.used
+        return self.cap - time.perf_counter()
+
+    def wall_left(self) -> float:
+        """Wall-clock seconds to the cap (the deadline when not deterministic)."""
+        return self.cap - time.perf_counter()
+
+    def mark(self, share: float) -> float:
+        """The end of a stage allowed ``share`` of the budget left (for :meth:`until`)."""
+        now = self.used if self.deterministic else time.perf_counter()
+        return now + share * max(self.left(), 0.0)
+
+    def until(self, end: float) -> float:
+        """Budget left before ``end`` (from :meth:`mark`)."""
+        return end - (self.used if self.deterministic else time.perf_counter())
+
+    def charge(self, seconds: float) -> None:
+        """Count a stage's calibrated time (deterministic mode)."""
+        self.used += seconds
+
+    def meter(self, share: float) -> tuple[WorkMeter, float | None]:
+        """A heuristic's work meter and wall deadline for ``share`` of the budget left."""
+        if self.deterministic:
+            limit = share * max(self.left(), 0.0) / HEURISTIC_SECONDS_PER_VISIT
+            return WorkMeter(limit=limit), self.cap
+        return WorkMeter(), time.perf_counter() + share * max(self.left(), 0.0)
+
+    def settle(self, stage: str, meter: WorkMeter) -> None:
+        """Charge a heuristic's work; note a wall-clock cut."""
+        self.charge(meter.visits * HEURISTIC_SECONDS_PER_VISIT)
+        self.note(stage, meter.clock_cut)
+
+    def note(self, stage: str, clock_cut: bool) -> None:
+        """Record that the wall clock (or ``stop``) ended ``stage`` (deterministic mode)."""
+        if clock_cut and self.deterministic and stage not in self.cuts:
+            self.cuts.append(stage)
+
+
+def _count(info: dict[str, object], key: str) -> float:
+    """A numeric entry of a backend's ``info`` (0 when absent)."""
+    v = info.get(key, 0)
+    return float(v) if isinstance(v, int | float) else 0.0
+
+
+def _active_nz(model: LinearModel) -> int:
+    """Nonzeros of the matrix in columns that are not fixed to 0."""
+    return int(np.count_nonzero(model.ub[model.A.indices] > 0))
+
+
+def _mip_limit(model: LinearModel, seconds: float) -> tuple[int, float, float]:
+    """A HiGHS MIP's checkpoint limit for ``seconds`` of budget (at least 10), its set-up
+    charge and its charge per checkpoint (:func:`.mip.solve_highs`)."""
+    nz = max(_active_nz(model), 1)
+    setup = MIP_CALL_SECONDS + SETUP_SECONDS_PER_NZ * nz
+    per_call = MIP_SECONDS_PER_CHECKPOINT_NZ * nz
+    return int(max(max(seconds - setup, 0.0) / per_call, 10)), setup, per_call
 
 
 def _assign_from_values(pb: CatchmentProblem, x: np.ndarray) -> np.ndarray:
@@ -135,7 +239,8 @@ def solve_level(
     problem : CatchmentProblem
         From :func:`.problem.build_problem` with the same ``settings``.
     settings : CatchmentSettings
-        Solver, time limit, seed, workers, weights, gap limit.
+        Solver, time limit (a work budget when ``deterministic``), seed, workers, weights, gap
+        limit.
     progress : callable, optional
         Receives :class:`~solvers.progress.ProgressEvent` on each new plan or bound.
     stop : threading.Event, optional
@@ -148,7 +253,9 @@ def solve_level(
         ``warnings``, ``lp_bound``, ``solver_bound``, ``fixed_pairs``, ``bound_scope``,
         ``contiguity_waived`` (unit positions), ``overflow_lower_bound``,
         ``overflow_proven_minimal`` and ``gap_travel_moved`` (see :func:`solve_level` docs in
-        ``docs/catchment.md``), ``stages`` (seconds and objective per stage).
+        ``docs/catchment.md``), ``stages`` (seconds, work charged and objective per stage),
+        ``deterministic`` (false when the wall clock or ``stop`` ended a stage: a rerun may
+        give another plan), ``deterministic_reason`` and ``work_seconds``.
 
     Raises
     ------
@@ -158,7 +265,7 @@ def solve_level(
         When ``stop`` is set before any plan exists.
     """
     t0 = time.perf_counter()
-    deadline = t0 + settings.time_limit
+    budget = _Budget(settings, t0)
     pb = problem
     w = settings.weights
     delta = settings.balance_delta
@@ -171,7 +278,7 @@ def solve_level(
         return time.perf_counter() - t0
 
     def left() -> float:
-        return deadline - time.perf_counter()
+        return budget.left()
 
     def stopped() -> bool:
         return stop is not None and stop.is_set()
@@ -182,6 +289,8 @@ def solve_level(
 
     emit(None, None, "start")
     model = build_model(pb, settings)
+    nz = int(model.A.nnz)
+    budget.charge(SETUP_SECONDS_PER_NZ * nz)
     info: dict[str, object] = {
         "n_pairs": pb.n_pairs,
         "n_rows": int(model.row_lo.size),
@@ -199,11 +308,12 @@ def solve_level(
     def offer(cand: np.ndarray | None, stage: str) -> bool:
         """Keep ``cand`` when it is a valid plan better than the best; True if it was kept."""
         nonlocal best, best_obj, first_feasible
+        budget.charge(HEURISTIC_SECONDS_PER_VISIT * pb.n_pairs)  # checking and evaluating
         if cand is None or hard_violations(pb, cand):
-            stages[stage] = {"seconds": elapsed(), "objective": None}
+            stages[stage] = {"seconds": elapsed(), "work": budget.used, "objective": None}
             return False
         obj = evaluate(pb, cand, w, delta).terms["objective"]
-        stages[stage] = {"seconds": elapsed(), "objective": obj}
+        stages[stage] = {"seconds": elapsed(), "work": budget.used, "objective": obj}
         if best is None or obj < best_obj - 1e-9 * max(1.0, abs(obj)):
             best, best_obj = cand, obj
             if first_feasible is None:
@@ -218,17 +328,34 @@ def solve_level(
         tol = max(1e-9 * max(1.0, abs(best_obj)), settings.gap_limit * abs(best_obj))
         return bool(best_obj - lp_bound <= tol)
 
+    def improve(start: np.ndarray, stage: str) -> None:
+        """Local search from ``start`` for a share of the budget left."""
+        meter, deadline = budget.meter(HEURISTIC_TIME_SHARE)
+        cand = local_search(pb, start, w, delta, deadline=deadline, meter=meter)
+        budget.settle(stage, meter)
+        offer(cand, stage)
+
     # 1. A contiguous plan at once: growth from the schools' units, then local search.
     if pb.contiguity == "closer_neighbour" and not stopped():
         start = grow(pb, w)
+        budget.charge(HEURISTIC_SECONDS_PER_VISIT * 3 * pb.n_pairs)
         offer(start, "grow")
         if best is not None:
-            ls_end = time.perf_counter() + HEURISTIC_TIME_SHARE * max(left(), 0.0)
-            offer(local_search(pb, best, w, delta, deadline=ls_end), "grow+local_search")
+            improve(best, "grow+local_search")
 
     # 2. LP relaxation: the bound, a rounded plan, and the guide of the neighbourhood search.
-    lp = solve_lp(model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * left(), 0.01))
+    if budget.deterministic:
+        lp_iter_cost = LP_SECONDS_PER_ITERATION_NZ * max(nz, 1)
+        lp = solve_lp(
+            model, seed=settings.seed, time_limit=max(budget.wall_left(), 0.01),
+            iteration_limit=int(LP_TIME_SHARE * max(left(), 0.0) / lp_iter_cost) + 1,
+        )  # fmt: skip
+        budget.charge(lp.iterations * lp_iter_cost)
+        budget.note("LP", lp.clock_cut)
+    else:
+        lp = solve_lp(model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * left(), 0.01))
     info["lp_seconds"] = lp.seconds
+    info["lp_iterations"] = lp.iterations
     if lp.status == "infeasible":
         raise InfeasiblePlan(
             [
@@ -241,30 +368,31 @@ def solve_level(
     info["lp_bound"] = lp_bound
     if lp.status == "optimal":
         cand = round_assignment(pb, model.x(lp.values), w)
+        budget.charge(HEURISTIC_SECONDS_PER_VISIT * 3 * pb.n_pairs)
         offer(cand, "rounded LP")
         if pb.contiguity != "exact" and not gap_ok() and not hard_violations(pb, cand):
-            ls_end = time.perf_counter() + HEURISTIC_TIME_SHARE * max(left(), 0.0)
-            offer(local_search(pb, cand, w, delta, deadline=ls_end), "rounded LP+local_search")
+            improve(cand, "rounded LP+local_search")
         info["rounded_lp_objective"] = stages["rounded LP"]["objective"]
 
     # 2b. Closer-neighbour: priced growth (seat prices by subgradient), from zero prices and
     #     from the LP's seat duals; it makes the outward cascades that free over-full schools.
     if pb.contiguity == "closer_neighbour" and not gap_ok() and not stopped():
-        price_end = time.perf_counter() + PRICE_TIME_SHARE * max(left(), 0.0)
-        offer(
-            price_search(pb, w, delta, iterations=PRICE_ITERATIONS[0], deadline=price_end),
-            "priced growth",
+        meter, price_end = budget.meter(PRICE_TIME_SHARE)
+        priced = price_search(
+            pb, w, delta, iterations=PRICE_ITERATIONS[0], deadline=price_end, meter=meter
         )
+        budget.settle("priced growth", meter)
+        offer(priced, "priced growth")
         if lp.status == "optimal" and lp.row_duals is not None and not gap_ok():
             y = lp.row_duals[model.families["soft_capacity"]]
             clip = PRICE_DUAL_CLIP * float(np.median(pb.pair_cost)) if pb.n_pairs else 0.0
-            offer(
-                price_search(
-                    pb, w, delta, price0=np.clip(-y, 0.0, clip),
-                    iterations=PRICE_ITERATIONS[1], deadline=price_end,
-                ),
-                "priced growth (LP duals)",
+            rest = WorkMeter(limit=meter.limit - meter.visits)  # the two runs share the limit
+            priced = price_search(
+                pb, w, delta, price0=np.clip(-y, 0.0, clip),
+                iterations=PRICE_ITERATIONS[1], deadline=price_end, meter=rest,
             )  # fmt: skip
+            budget.settle("priced growth (LP duals)", rest)
+            offer(priced, "priced growth (LP duals)")
     proven = gap_ok()
 
     ub = model.ub.copy()
@@ -288,9 +416,9 @@ def solve_level(
         and not stopped()
     ):
         lp_arg, frac = _lp_argmax(pb, model.x(lp.values))
-        rins_end = time.perf_counter() + RINS_TIME_SHARE * max(left(), 0.0)
+        rins_end = budget.mark(RINS_TIME_SHARE)
         rings, rounds = 1, 0
-        while time.perf_counter() < rins_end - 0.05 and not stopped() and not gap_ok():
+        while budget.until(rins_end) > 0.05 and not stopped() and not gap_ok():
             assert best is not None
             core = (lp_arg != best) | frac
             if not core.any():
@@ -298,12 +426,20 @@ def solve_level(
             free = _neighbourhood(pb, core, rings)
             sub = _fix_outside(pb, model, ub, best, free)
             hint = solution_vector(pb, model, best, delta)
-            budget = min(rins_end - time.perf_counter(), max(1.0, RINS_ROUND_SHARE * left()))
-            raw = solve_highs(
-                sub, settings, time_limit=budget, hint=hint,
-                stop=stop, t0=t0, gap=RINS_GAP,
-            )  # fmt: skip
+            share = min(budget.until(rins_end), max(1.0, RINS_ROUND_SHARE * left()))
+            if budget.deterministic:
+                calls, setup, per_call = _mip_limit(sub, share)
+                raw = solve_highs(
+                    sub, settings, time_limit=max(budget.wall_left(), 0.01), hint=hint,
+                    stop=stop, t0=t0, gap=RINS_GAP, checkpoint_limit=calls,
+                )  # fmt: skip
+                budget.charge(setup + per_call * _count(raw.info, "mip_checkpoints"))
+            else:
+                raw = solve_highs(
+                    sub, settings, time_limit=share, hint=hint, stop=stop, t0=t0, gap=RINS_GAP
+                )
             rounds += 1
+            budget.note(f"rins{rounds}", raw.clock_cut)
             better = raw.values is not None and offer(
                 _assign_from_values(pb, model.x(raw.values)), f"rins{rounds}"
             )
@@ -335,16 +471,31 @@ def solve_level(
                 hint = np.zeros(model.n_cols)
                 units = np.flatnonzero(best >= 0)
                 hint[pb.pair_index(units, best[units])] = 1.0
+            dtime: float | None = None
+            if budget.deterministic:
+                budget.charge(SETUP_SECONDS_PER_NZ * _active_nz(reduced))
+                dtime = max(left(), 0.0) * CPSAT_DTIME_PER_SECOND
             raw_main = solve_cpsat(
-                pb, reduced, settings, time_limit=left(),
+                pb, reduced, settings, time_limit=budget.wall_left(),
                 reference=lp_bound if np.isfinite(lp_bound) else 0.0,
-                hint=hint, progress=progress, stop=stop, t0=t0,
+                hint=hint, progress=progress, stop=stop, t0=t0, deterministic_time=dtime,
             )  # fmt: skip
+            if budget.deterministic:
+                spent = _count(raw_main.info, "cpsat_deterministic_time")
+                budget.charge(spent / CPSAT_DTIME_PER_SECOND)
+        elif budget.deterministic:
+            calls, setup, per_call = _mip_limit(reduced, max(left(), 0.0))
+            raw_main = solve_highs(
+                reduced, settings, time_limit=budget.wall_left(), hint=hint,
+                progress=progress, stop=stop, t0=t0, checkpoint_limit=calls,
+            )  # fmt: skip
+            budget.charge(setup + per_call * _count(raw_main.info, "mip_checkpoints"))
         else:
             raw_main = solve_highs(
                 reduced, settings, time_limit=left(), hint=hint, progress=progress,
                 stop=stop, t0=t0,
             )  # fmt: skip
+        budget.note(solver_name, raw_main.clock_cut)
         info.update(raw_main.info)
         solver_bound = raw_main.bound
         if raw_main.values is not None:
@@ -366,6 +517,18 @@ def solve_level(
             [f"no {pb.level} plan found within {settings.time_limit:g} s (status unknown)"]
         )
 
+    if stopped():
+        budget.note("stopped by the caller", True)
+    info["deterministic"] = settings.deterministic and not budget.cuts
+    info["deterministic_reason"] = (
+        "wall-clock budget (deterministic=False)"
+        if not settings.deterministic
+        else f"wall-clock safety cap ({WALL_CAP_FACTOR:g} × time_limit) or stop ended: "
+        + ", ".join(budget.cuts)
+        if budget.cuts
+        else f"work budget ({budget.used:.2f} of {budget.total:g} s charged)"
+    )
+    info["work_seconds"] = budget.used
     ev = evaluate(pb, best, w, delta)
     obj = ev.terms["objective"]
     bound = lp_bound

@@ -33,7 +33,11 @@ class CatchmentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     level: Literal["primary", "junior", "all"] = Field("all", description="Which level(s) to plan.")
-    time_limit: float = Field(30.0, gt=0, description="Wall-clock seconds per level.")
+    time_limit: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds per level (wall clock, or the work budget when deterministic).",
+    )
     seed: int = Field(0, description="Random seed; same seed and inputs give the same plan.")
     solver: Literal["cpsat", "highs"] = Field("cpsat", description="Main solver.")
     num_workers: int = Field(2, ge=1, description="Solver threads (fixed for determinism).")
@@ -55,6 +59,14 @@ class CatchmentSettings(BaseModel):
     )
     gap_limit: float = Field(
         0.0, ge=0, description="Stop at this relative gap (0 = prove optimal)."
+    )
+    deterministic: bool = Field(
+        True,
+        description="Budget every stage by work (iterations, nodes, CP-SAT deterministic time) "
+        "derived from time_limit, so the same inputs, settings and seed give the same plan even "
+        "when the solve is cut by its budget; the wall clock is only a safety cap "
+        "(2.5 × time_limit). False: split time_limit by wall clock (uses it fully, but a cut "
+        "solve may differ between runs).",
     )
     weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)  # type: ignore[arg-type]
 

@@ -109,16 +109,27 @@ def test_invalid_folder_lists_problems(tiny_dir: Path, tmp_path: Path) -> None:
 
 
 def test_infeasible_prints_reasons_and_writes_nothing(tmp_path: Path) -> None:
-    # U6 is locked to school C, which is closed: no plan can keep it there
+    # U3 has no school today and none within 1 m: no plan can place it (today's schools stay
+    # allowed for the others), which only the solve can know, so it is explained before solving
+    current = {"U1": "A", "U2": "A", "U3": "", "U4": "A", "U5": "A", "U6": "B"}
+    write_district(tiny_district(current=current), tmp_path / "d")
+    res = solve(tmp_path / "d", tmp_path / "out", "--level", "primary", "--max-travel", "1")
+    assert res.exit_code == 2, res.output
+    assert "infeasible" in res.output
+    assert "U3" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_locked_unit_at_a_closed_school_is_refused_by_validation(tmp_path: Path) -> None:
+    # U6 is locked to school C, which is closed: the input is invalid (exit 1), nothing written
     extra = [{"school_id": "C", "level": "primary", "x": 502_500.0, "y": 3_401_500.0,
               "capacity_primary": 100.0, "status": "closed"}]  # fmt: skip
     current = {"U1": "A", "U2": "A", "U3": "B", "U4": "A", "U5": "A", "U6": "C"}
     d = tiny_district(extra_schools=extra, current=current, locked=("U6",))
     write_district(d, tmp_path / "d")
     res = solve(tmp_path / "d", tmp_path / "out", "--level", "primary")
-    assert res.exit_code == 2, res.output
-    assert "infeasible" in res.output
-    assert "U6" in res.output
+    assert res.exit_code == 1, res.output
+    assert "locked unit U6 cannot keep its primary school" in res.output
     assert not (tmp_path / "out").exists()
 
 

@@ -206,3 +206,68 @@ def test_highs_banner_is_silenced(capfd) -> None:  # type: ignore[no-untyped-def
     capfd.readouterr()
     new_highs()
     assert "HiGHS" not in capfd.readouterr().out
+
+
+# -- reproducibility of a solve cut by its budget -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cut_county():  # type: ignore[no-untyped-def]
+    """Closer-neighbour, seats short: a 2 s budget cuts the solve (not proven optimal)."""
+    from planner.generate import make_district
+
+    return make_district(units=400, primary_schools=10, secondary_schools=5, teachers=100, seed=3)
+
+
+def test_a_cut_solve_is_reproducible(cut_county) -> None:  # type: ignore[no-untyped-def]
+    from solvers.catchment import solve_level
+
+    s = settings(contiguity="closer_neighbour", time_limit=2.0, seed=5)
+    assert s.deterministic  # the default
+    pb = build_problem(cut_county, "primary", s)
+    a, b = solve_level(pb, s), solve_level(pb, s)
+    assert a.status == "feasible"  # cut by the budget, not ended by a proof
+    assert a.info["deterministic"] and b.info["deterministic"], a.info["deterministic_reason"]
+    assert np.array_equal(a.assign, b.assign)
+    assert a.objective == b.objective and a.bound == b.bound
+    assert hard_violations(pb, a.assign) == []
+    assert a.solve_seconds < 2.0 * 2.5 + 1.0  # within the wall-clock safety cap
+
+
+def test_the_cli_writes_the_same_bytes_twice(cut_county, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from planner.writer import write_district
+
+    write_district(cut_county, tmp_path / "district")
+    args = ["solve", "catchment", str(tmp_path / "district"), "--level", "primary"]
+    args += ["--time-limit", "2", "--seed", "5", "--no-maps"]
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        res = CliRunner().invoke(app, [*args, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+    summaries = [json.loads((o / "summary.json").read_text()) for o in outs]
+    assert all(sm["deterministic"] for sm in summaries)
+    assert summaries[0]["levels"]["primary"]["status"] == "feasible"
+    assert (outs[0] / "assignment.csv").read_bytes() == (outs[1] / "assignment.csv").read_bytes()
+
+
+def test_wall_clock_cuts_are_reported(cut_county, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import solvers.catchment.solve as solve_mod
+    from solvers.catchment import solve_level
+
+    s = settings(contiguity="closer_neighbour", time_limit=2.0)
+    pb = build_problem(cut_county, "primary", s)
+    monkeypatch.setattr(solve_mod, "WALL_CAP_FACTOR", 1e-3)  # the safety cap fires at once
+    sol = solve_level(pb, s)
+    assert sol.info["deterministic"] is False
+    assert "safety cap" in sol.info["deterministic_reason"]
+    assert hard_violations(pb, sol.assign) == []
+    monkeypatch.undo()
+    fast = settings(contiguity="closer_neighbour", time_limit=0.5, deterministic=False)
+    sol = solve_level(pb, fast)
+    assert sol.info["deterministic"] is False
+    assert "deterministic=False" in sol.info["deterministic_reason"]
