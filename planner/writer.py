@@ -36,8 +36,8 @@ UNITS_FORMATS: dict[str, str] = {
 RESERVED_STEMS: frozenset[str] = frozenset(
     {"district", "schools", "units", "teachers", "travel", "adjacency"}
 )
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_EXTRA_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def write_district(
@@ -85,7 +85,7 @@ def write_district(
             f"units_format must be one of {sorted(UNITS_FORMATS)}, got {units_format!r}"
         )
     for name in district.extra:
-        if not _EXTRA_NAME.match(name) or name in RESERVED_STEMS:
+        if not _EXTRA_NAME.fullmatch(name) or name in RESERVED_STEMS:
             raise ValueError(f"extra table name {name!r} is not a free plain file stem")
     if out.exists():
         if not out.is_dir():
@@ -224,7 +224,7 @@ def _table(lines: list[str], path: list[str], data: Mapping[str, Any]) -> None:
 
 def _key(k: object) -> str:
     s = str(k)
-    return s if _BARE_KEY.match(s) else _string(s)
+    return s if _BARE_KEY.fullmatch(s) else _string(s)
 
 
 def _string(s: str) -> str:

@@ -263,3 +263,8 @@ def test_csv_units_load_back_as_points(tiny: District, tmp_path: Path) -> None:
     back = load_district(tmp_path / "d")
     assert np.allclose(back.unit_xy(), tiny.unit_xy())
     pd.testing.assert_series_equal(back.units["current_junior"], tiny.units["current_junior"])
+
+
+def test_toml_key_with_a_trailing_newline_is_quoted() -> None:
+    # re's "$" matches before a final newline: such a key must not be written bare
+    assert tomllib.loads(to_toml({"t": {"a\n": 1}})) == {"t": {"a\n": 1}}
