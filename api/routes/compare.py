@@ -30,6 +30,8 @@ def compare(
         str,
         Query(
             description="Comma-separated run ids, 2 to 10; the first is the baseline.",
+            # documented for clients and fuzzers; enforced in the handler with a plain message
+            json_schema_extra={"pattern": r"^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+){1,9}$"},
             examples=["run_0f3a9b2c4d5e6f70,run_9a8b7c6d5e4f3a21"],
         ),
     ],
