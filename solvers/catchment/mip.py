@@ -30,8 +30,6 @@ for it (balance rows and ``e_s`` use 1/1000 pupil).
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ import scipy.sparse as sp
 
 from solvers.catchment.problem import CatchmentProblem
 from solvers.catchment.types import CatchmentSettings
+from solvers.highs_model import new_highs
 from solvers.progress import ProgressEvent, ProgressFn
 
 #: CP-SAT scale of the balance rows and of ``e_s`` (1/1000 pupil).
@@ -304,23 +303,6 @@ def build_model(pb: CatchmentProblem, settings: CatchmentSettings) -> LinearMode
 
 
 # -- HiGHS ---------------------------------------------------------------------------------
-
-
-def new_highs() -> highspy.Highs:
-    """A silent :class:`highspy.Highs` (the banner HiGHS prints on construction is swallowed)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            try:
-                h = highspy.Highs()
-            finally:
-                os.dup2(saved, 1)
-    finally:
-        os.close(saved)
-    h.setOptionValue("output_flag", False)
-    return h
 
 
 def make_highs(model: LinearModel, *, integer: bool, seed: int, threads: int = 1) -> highspy.Highs:
