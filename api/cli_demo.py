@@ -8,13 +8,14 @@ embedded SQLite store, and prints before/after figures. Everything lands under `
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+
+from planner.jsonsafe import write_json
 
 
 def _line(title: str) -> None:
@@ -77,7 +78,7 @@ def register(
         _line("2. Today: capacity, class sizes (大班额), balance (2017 standard), travel")
         today = compute_metrics(district)
         typer.echo(format_metrics(today))
-        (out / "metrics_today.json").write_text(json.dumps(today, indent=2, ensure_ascii=False))
+        write_json(out / "metrics_today.json", today)
 
         from scenarios.service import demo_runs
 
@@ -101,7 +102,20 @@ def register(
                     typer.echo(
                         f"{level:8s} {key:22s} {before_k[level][key]!s:>12} → {after_k[level][key]!s:>12}"
                     )
-            (out / "metrics_after.json").write_text(json.dumps(after, indent=2, ensure_ascii=False))
+            write_json(out / "metrics_after.json", after)
+        _line("5. Five-year enrolment forecast and seat warnings (学位预警)")
+        from planner.forecast import ForecastSettings, backtest, forecast_district, write_forecast
+
+        fc = forecast_district(district, ForecastSettings(years=5))
+        write_forecast(district, fc, out / "forecast", charts=False)
+        warn = pd.read_csv(out / "forecast" / "warnings.csv")
+        bt = backtest(district, holdout=2)
         typer.echo(
-            f"\nDone in {time.perf_counter() - t0:.1f} s. Open {out}/catchment/map.png for the map."
+            f"{len(warn)} seat warnings at {warn['school_id'].nunique()} schools over "
+            f"{fc.base_year + 1}–{fc.base_year + 5}; backtest MAPE (2 years held out): "
+            + ", ".join(f"{k} {100 * v:.2f} %" for k, v in bt.mape_level.items())
+        )
+        typer.echo(
+            f"\nDone in {time.perf_counter() - t0:.1f} s. Results in {out}: catchment/map.png, "
+            "catchment/diff.csv, rotation/rotation.xlsx, forecast/warnings.csv."
         )
