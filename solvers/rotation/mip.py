@@ -58,7 +58,7 @@ from planner.policy import LEVELS, Policy
 from solvers.highs_model import INF, MipResult, SparseMip, new_highs
 from solvers.progress import ProgressFn
 from solvers.rotation.model import ModelSolution
-from solvers.rotation.problem import RotationProblem
+from solvers.rotation.problem import RotationProblem, couple_rules
 from solvers.rotation.settings import RotationSettings
 
 #: Pass-2 costs are the weights times this (commute_per_km = 100 → 1 per km).
@@ -342,7 +342,6 @@ def _couples(
     """Couple rows (model docstring): few couples, so a plain loop."""
     G = p.groups
     gpos = {g.members[0]: gi for gi, g in enumerate(G) if len(g.members) == 1 and len(g.targets)}
-    tpos = p.teachers["spos"].to_numpy()
     key = xg * S + xj
     col = lambda g, j: int(x[np.searchsorted(key, g * S + j)])  # noqa: E731
     r_rows: list[int] = []
@@ -356,25 +355,13 @@ def _couples(
         r_vals.extend(vals)
         r_up.append(up)
 
-    for a, b in p.couples:
-        sa, sb = int(tpos[a]), int(tpos[b])
-        lim = max(settings.couple_distance_m, float(np.hypot(*(p.xy[sa] - p.xy[sb]))))
-        for me, other, s_other in ((a, b, sb), (b, a, sa)):
-            gm = gpos.get(me)
-            if gm is None:
-                continue
-            go = gpos.get(other)
-            for j in G[gm].targets:
-                j = int(j)
-                if np.hypot(*(p.xy[j] - p.xy[s_other])) > lim:  # x_aj ≤ y_b
-                    if go is None:
-                        add([col(gm, j)], [1.0], 0.0)
-                    else:
-                        add([col(gm, j), int(y[ypos[go]])], [1.0, -1.0], 0.0)
-                if go is not None and me == a:
-                    for kk in G[go].targets:
-                        if np.hypot(*(p.xy[j] - p.xy[int(kk)])) > lim:
-                            add([col(gm, j), col(go, int(kk))], [1.0, 1.0], 1.0)
+    for gm, j, go, kk in couple_rules(p, G, gpos, settings.couple_distance_m):
+        if kk is not None:
+            add([col(gm, j), col(go, kk)], [1.0, 1.0], 1.0)  # type: ignore[arg-type]
+        elif go is None:
+            add([col(gm, j)], [1.0], 0.0)
+        else:
+            add([col(gm, j), int(y[ypos[go]])], [1.0, -1.0], 0.0)
     if r_up:
         mip.add_rows(
             np.array(r_rows), np.array(r_cols), np.array(r_vals), lower=-INF, upper=np.array(r_up)

@@ -49,7 +49,7 @@ from ortools.sat.python import cp_model
 from planner.errors import InfeasiblePlan
 from planner.policy import LEVELS, Policy
 from solvers.progress import ProgressEvent, ProgressFn
-from solvers.rotation.problem import RotationProblem
+from solvers.rotation.problem import RotationProblem, couple_rules
 from solvers.rotation.settings import RotationSettings
 
 #: CP-SAT status names mapped to ours.
@@ -234,24 +234,11 @@ def build_and_solve(
 
     # couples
     gpos = {g.members[0]: gi for gi, g in enumerate(G) if len(g.members) == 1}
-    tpos = p.teachers["spos"].to_numpy()
-    for a, b in p.couples:
-        sa, sb = int(tpos[a]), int(tpos[b])
-        lim = max(settings.couple_distance_m, float(np.hypot(*(p.xy[sa] - p.xy[sb]))))
-        for me, other, s_other in ((a, b, sb), (b, a, sa)):
-            gm = gpos.get(me)
-            if gm is None:
-                continue
-            go = gpos.get(other)
-            for j in G[gm].targets:
-                j = int(j)
-                if np.hypot(*(p.xy[j] - p.xy[s_other])) > lim:
-                    m.add(x[gm, j] <= (y[go] if go is not None else 0))
-                if go is not None and me == a:
-                    for kk in G[go].targets:
-                        kk = int(kk)
-                        if np.hypot(*(p.xy[j] - p.xy[kk])) > lim:
-                            m.add(x[gm, j] + x[go, kk] <= 1)
+    for gm, j, go, kk in couple_rules(p, G, gpos, settings.couple_distance_m):
+        if kk is not None:
+            m.add(x[gm, j] + x[go, kk] <= 1)  # type: ignore[index]
+        else:
+            m.add(x[gm, j] <= (y[go] if go is not None else 0))
 
     obj = (
         w.shortfall * cp_model.LinearExpr.sum(short_terms)

@@ -32,6 +32,7 @@ Definitions (also in ``docs/rotation.md``):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -518,6 +519,42 @@ def build_problem(district: District, settings: RotationSettings) -> RotationPro
 
 
 # -- explaining infeasibility before solving ------------------------------------------------------
+def couple_rules(
+    p: RotationProblem,
+    groups: Sequence[Group],
+    gpos: dict[int, int],
+    couple_distance_m: float,
+) -> list[tuple[int, int, int | None, int | None]]:
+    """The couple constraints both backends add, in one fixed order.
+
+    For a couple (a, b) with limit L = max(``couple_distance_m``, today's distance), and ``gpos``
+    mapping a teacher to its single-member group:
+
+    * ``(g, j, g2, None)``: target j of g is farther than L from the partner's school, so
+      ``x[g, j] ≤ y[g2]`` (the partner must move too), or ``x[g, j] = 0`` when ``g2`` is None;
+    * ``(g, j, g2, k)``: targets j and k are farther than L apart: ``x[g, j] + x[g2, k] ≤ 1``.
+    """
+    tpos = p.teachers["spos"].to_numpy()
+    rules: list[tuple[int, int, int | None, int | None]] = []
+    for a, b in p.couples:
+        sa, sb = int(tpos[a]), int(tpos[b])
+        lim = max(couple_distance_m, float(np.hypot(*(p.xy[sa] - p.xy[sb]))))
+        for me, other, s_other in ((a, b, sb), (b, a, sa)):
+            gm = gpos.get(me)
+            if gm is None:
+                continue
+            go = gpos.get(other)
+            for j in groups[gm].targets:
+                j = int(j)
+                if np.hypot(*(p.xy[j] - p.xy[s_other])) > lim:
+                    rules.append((gm, j, go, None))
+                if go is not None and me == a:
+                    for kk in groups[go].targets:
+                        if np.hypot(*(p.xy[j] - p.xy[int(kk)])) > lim:
+                            rules.append((gm, j, go, int(kk)))
+    return rules
+
+
 def _pct(share: Fraction | float) -> str:
     return f"{float(share) * 100:g} %"
 
