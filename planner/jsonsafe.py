@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,9 +29,9 @@ def json_ready(obj: Any) -> Any:
             return str(obj)
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
-    if isinstance(obj, PurePath):
-        return str(obj)
-    return obj
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    return str(obj)  # paths, dates and other objects: their text
 
 
 def dumps(obj: Any, **kwargs: Any) -> str:

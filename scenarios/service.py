@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import InfeasiblePlan, ValidationFailed
+from planner.jsonsafe import dumps, json_ready
 from planner.model import District
 from scenarios.compare import METRICS_FILE
 from scenarios.datasets import (
@@ -420,7 +421,7 @@ class ScenarioService:
             self.store.finish_run(
                 run_id,
                 status=status,
-                summary=_jsonable(result.summary),
+                summary=json_ready(result.summary),
                 progress=progress.final(),
                 error=error,
                 files=files,
@@ -593,21 +594,6 @@ def _finite(x: float | None) -> float | None:
     return x if x == x and abs(x) != float("inf") else None
 
 
-def _jsonable(summary: Any) -> dict[str, Any]:
-    """Summary as plain JSON (numpy scalars, paths and NaN made JSON-safe)."""
-    text = json.dumps(summary, default=_json_default, allow_nan=True)
-    data: dict[str, Any] = json.loads(text, parse_constant=lambda _c: None)
-    return data
-
-
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "item"):
-        return o.item()
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    return str(o)
-
-
 def _pydantic_errors(exc: ValidationError, prefix: str) -> list[FieldError]:
     return [FieldError("/".join([prefix, *map(str, e["loc"])]), e["msg"]) for e in exc.errors()]
 
@@ -655,7 +641,7 @@ def plan_metrics(district: District, assignments: Sequence[tuple[str, str, str]]
                 if unit in uidx:
                     a[uidx[unit]] = sidx.get(school, -1) if school else -1
             asg[level] = np.asarray(a, dtype=np.int64)
-        return json.dumps(_jsonable(compute_metrics(district, asg))).encode()
+        return dumps(compute_metrics(district, asg)).encode()
     except Exception:
         log.warning("metrics of a plan could not be computed", exc_info=True)
         return b"{}"

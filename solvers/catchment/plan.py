@@ -27,7 +27,6 @@ These are the definitions of :func:`solvers.catchment.problem.evaluate`; the sol
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.jsonsafe import dumps
 from planner.model import District
 from planner.policy import ENTRY_GRADE, GRADES, Level
 from solvers.catchment.types import CatchmentSettings, LevelSolution, SolveStatus
@@ -496,7 +496,7 @@ class CatchmentPlan:
             self.diff_table().to_csv(tmp / "diff.csv", index=False, lineterminator="\n")
             names += ["assignment.csv", "schools.csv", "diff.csv"]
             (tmp / "summary.json").write_text(
-                json.dumps(_json_ready(self.summary), indent=2, ensure_ascii=False) + "\n",
+                dumps(self.summary, indent=2) + "\n",
                 encoding="utf-8",
             )
             names.append("summary.json")
@@ -554,19 +554,6 @@ def _gap(objective: float, bound: float) -> float:
 
 def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= rel * max(abs(a), abs(b), 1.0)
-
-
-def _json_ready(obj: Any) -> Any:
-    """Plain Python values for json.dumps (numpy scalars, NaN → None)."""
-    if isinstance(obj, dict):
-        return {str(k): _json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_ready(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 __all__ = [
