@@ -34,6 +34,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo.distance import district_pairs
+from planner.errors import InfeasiblePlan
 from planner.jsonsafe import dumps
 from planner.model import District
 from planner.policy import LEVELS, Level
@@ -114,6 +115,7 @@ class DistrictLayoutProblem:
     customer_unit: np.ndarray
     pair_travel: np.ndarray
     pairs_by_level: dict[Level, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    max_travel: float | None = None
 
 
 def build_layout_problem(district: District, settings: LayoutSettings) -> DistrictLayoutProblem:
@@ -223,7 +225,12 @@ def build_layout_problem(district: District, settings: LayoutSettings) -> Distri
         level_names=tuple(levels),
     )
     return DistrictLayoutProblem(
-        problem, levels, np.array(cust_unit, dtype=np.int64), pt_a, pairs_by_level
+        problem,
+        levels,
+        np.array(cust_unit, dtype=np.int64),
+        pt_a,
+        pairs_by_level,
+        settings.max_travel,
     )
 
 
@@ -367,6 +374,49 @@ def _after(district: District, sol: FacilitySolution, levels: tuple[Level, ...])
     return district.with_tables(schools=sch)
 
 
+def explain_district(district: District, built: DistrictLayoutProblem) -> list[str]:
+    """Reasons, in the district's own ids, why some pupils cannot be placed at all.
+
+    A (unit, level) with pupils but no allowed pair to a school that may open makes every
+    layout infeasible. The facility-level check only knows customer indices, so this names the
+    unit, level, pupils and the cause (locked to a closed school, only closed schools in reach,
+    or no school teaching the level within reach). Empty when there is none.
+    """
+    pb = built.problem
+    openable = ~pb.forbidden
+    served = np.zeros(pb.n_customers, dtype=bool)
+    served[pb.pair_customer[openable[pb.pair_facility]]] = True
+    lonely = np.flatnonzero(~served & (pb.demand > 0))
+    if lonely.size == 0:
+        return []
+    units = district.units
+    sid = district.schools["school_id"].astype(str).to_numpy()
+    locked = units["locked"].to_numpy(dtype=bool)
+    reasons: list[str] = []
+    for c in lonely[:20]:
+        level = built.levels[int(pb.customer_level[c])]
+        u = int(built.customer_unit[c])
+        uid = str(units["unit_id"].iloc[u])
+        head = f"{level}: unit {uid} ({pb.demand[c]:,.0f} pupils)"
+        cur = int(district.current(level)[u])
+        mine = pb.pair_facility[pb.pair_customer == c]
+        if locked[u] and cur >= 0 and pb.forbidden[cur]:
+            reasons.append(f"{head} is locked to {sid[cur]}, which is closed")
+        elif mine.size:
+            names = ", ".join(sid[mine[:5]]) + (" …" if mine.size > 5 else "")
+            reasons.append(f"{head} can only reach closed schools ({names})")
+        else:
+            reach = (
+                f"within max_travel {built.max_travel:g}"
+                if built.max_travel is not None
+                else "in its allowed pairs"
+            )
+            reasons.append(f"{head} has no school teaching {level} {reach}")
+    if lonely.size > 20:
+        reasons.append(f"… and {lonely.size - 20} more unit-levels with no school that may open")
+    return reasons
+
+
 def solve_layout(
     district: District,
     settings: LayoutSettings | None = None,
@@ -382,6 +432,9 @@ def solve_layout(
     """
     settings = settings or LayoutSettings()
     built = build_layout_problem(district, settings)
+    reasons = explain_district(district, built)
+    if reasons:
+        raise InfeasiblePlan(reasons)
     pb = built.problem
     sol = solve_facility(
         pb,
