@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from api.cli_common import load_or_exit
+from planner.io import FORECAST_TABLES, HR_TABLES
 
 
 def _run_in_thread(fn: Any, stop: threading.Event) -> Any:
@@ -125,7 +126,7 @@ def register(
         from solvers.catchment.types import CatchmentSettings
         from solvers.progress import Cancelled, console_progress
 
-        district = load_or_exit(district_dir)
+        district = load_or_exit(district_dir, HR_TABLES + FORECAST_TABLES)
         try:
             settings = CatchmentSettings(
                 level=level,
@@ -176,7 +177,7 @@ def register(
         """Check a catchment plan rule by rule and recompute its terms (exit 1 on a violation)."""
         from solvers.catchment.check import check_catchment
 
-        district = load_or_exit(district_dir)
+        district = load_or_exit(district_dir, HR_TABLES + FORECAST_TABLES)
         report = check_catchment(district, out)
         for v in report.violations:
             typer.echo(f"violation {v}")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli_common import load_or_exit
+from planner.io import HR_TABLES
 from planner.jsonsafe import write_json
 
 
@@ -34,7 +35,7 @@ def register(
         """Forecast pupils per unit, level, grade and year; warn where seats run short."""
         from planner.forecast import ForecastSettings, backtest, forecast_district, write_forecast
 
-        district = load_or_exit(district_dir)
+        district = load_or_exit(district_dir, HR_TABLES)
         try:
             settings = ForecastSettings(years=years, window=window, min_cohort=min_cohort)
         except ValueError as exc:

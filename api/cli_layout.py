@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from api.cli_common import load_or_exit
+from planner.io import FORECAST_TABLES, HR_TABLES
 
 
 def register(
@@ -76,7 +77,9 @@ def register(
         from solvers.layout.district import LayoutSettings, solve_layout
         from solvers.progress import console_progress
 
-        district = load_or_exit(district_dir)
+        district = load_or_exit(
+            district_dir, HR_TABLES if years is not None else HR_TABLES + FORECAST_TABLES
+        )
         if years is not None:
             _multiyear(
                 district,
@@ -139,7 +142,7 @@ def register(
         """Verify a layout result rule by rule (multi-year plans year by year)."""
         import json
 
-        district = load_or_exit(district_dir)
+        district = load_or_exit(district_dir, HR_TABLES)
         summary = json.loads((out / "summary.json").read_text())
         if isinstance(summary.get("years"), list):
             from solvers.layout.multiyear import check_multiyear

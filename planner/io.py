@@ -17,7 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -1046,8 +1047,23 @@ def _check_loaded(
         refs.fail(table, f"{file} has no {id_col} column")
 
 
-def inspect_folder(path: str | Path) -> LoadResult:
+#: Tables only the teacher-rotation commands read (HR files).
+HR_TABLES: tuple[str, ...] = ("teachers", "couples", "preferences", "staffing")
+#: Tables only the forecast and multi-year commands read.
+FORECAST_TABLES: tuple[str, ...] = ("births", "enrolment_history", "housing")
+
+
+def inspect_folder(path: str | Path, unused: Collection[str] = ()) -> LoadResult:
     """Read and validate a district folder; never raises for bad content, never writes.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The district folder.
+    unused : collection of str
+        Tables (file stems, e.g. :data:`HR_TABLES`) the calling command does not read. Their
+        errors are reported as warnings and the table is left out of the district, so that a
+        broken HR file does not stop a catchment plan (and the other way round).
 
     Returns
     -------
@@ -1147,6 +1163,11 @@ def inspect_folder(path: str | Path) -> LoadResult:
                     p.name, None, None, f"unreadable ({exc})", "expected a readable .csv file"
                 )
     refs.report_skipped(out)
+    dropped = _downgrade_unused(out, unused)
+    if "teachers" in dropped:
+        teachers = None
+    for stem in dropped:
+        extra.pop(stem, None)
 
     # Display order: district.toml, the core tables (found or missing), then extras.
     order = [TOML, *fname.values(), *files]
@@ -1172,6 +1193,24 @@ def inspect_folder(path: str | Path) -> LoadResult:
     return LoadResult(district, problems, files, hidden)
 
 
+def _downgrade_unused(out: Problems, unused: Collection[str]) -> set[str]:
+    """Turn errors in tables the command does not read into warnings; return those tables."""
+    skip = set(unused)
+    dropped: set[str] = set()
+    if not skip:
+        return dropped
+    for i, prob in enumerate(out.items):
+        stem = Path(prob.file).name.split(".", 1)[0]
+        if prob.severity == "error" and stem in skip:
+            out.items[i] = replace(
+                prob,
+                severity="warning",
+                expected=f"{prob.expected} (this command does not read {prob.file}: skipped)",
+            )
+            dropped.add(stem)
+    return dropped
+
+
 def _warn_seatless(schools: pd.DataFrame, file: str, out: Problems) -> None:
     """An open school teaching a level with no classrooms and no capacity for it."""
     for level in LEVELS:
@@ -1187,38 +1226,45 @@ def _warn_seatless(schools: pd.DataFrame, file: str, out: Problems) -> None:
             )
 
 
-def load_district_with_warnings(path: str | Path) -> tuple[District, list[Problem]]:
-    """Load a district folder, returning it with its warnings.
+def load_district_with_warnings(
+    path: str | Path, unused: Collection[str] = ()
+) -> tuple[District, list[Problem]]:
+    """Load a district folder, returning it with its warnings (``unused``: see inspect_folder).
 
     Raises
     ------
     ValidationFailed
         With every problem (errors and warnings) when there is any error.
     """
-    result = inspect_folder(path)
+    result = inspect_folder(path, unused)
     if result.district is None:
         raise ValidationFailed(result.problems)
     return result.district, result.problems
 
 
-def load_district(path: str | Path) -> District:
+def load_district(path: str | Path, unused: Collection[str] = ()) -> District:
     """Load a district folder (format v1) into a validated :class:`District`.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The district folder.
+    unused : collection of str
+        Tables the caller does not read: their errors become warnings and the tables are left
+        out (see :func:`inspect_folder`).
 
     Raises
     ------
     ValidationFailed
         With every problem found, when there is any error.
     """
-    return load_district_with_warnings(path)[0]
+    return load_district_with_warnings(path, unused)[0]
 
 
 __all__ = [
     "EXTRA_SCHEMAS",
+    "FORECAST_TABLES",
+    "HR_TABLES",
     "HEADER_SEARCH_ROWS",
     "LoadResult",
     "NON_NEGATIVE_INTEGER",
