@@ -378,6 +378,7 @@ class CatchmentPlan:
                 "deterministic": bool(sol.info.get("deterministic", False)),
                 "deterministic_reason": str(sol.info.get("deterministic_reason", "")),
             }
+        school_size = self._class_sizes(levels, warnings)
         blocks = list(levels.values())
         status = max((b["status"] for b in blocks), key=STATUS_ORDER.index, default="infeasible")
         objective = math.fsum(b["objective"] for b in blocks)
@@ -413,9 +414,63 @@ class CatchmentPlan:
             "units": len(self.district.units),
             "schools": len(self.district.schools),
             "levels": levels,
+            "school_size": school_size,
             "settings": self.settings.model_dump(mode="json"),
             "warnings": warnings,
         }
+
+    def _class_sizes(self, levels: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+        """Class-size bands and school-size limits of the plan (``planner.metrics``).
+
+        Seats are a per-school total (classrooms × cap), so a plan at 100 % of seats can still
+        pack some grades over the cap. The figures assume every pupil at the planned school (the
+        state once any phase-in is complete). Adds ``classes`` to each level block and a warning
+        per level with classes over the cap; returns the school-size block.
+        """
+        from planner.metrics import compute_metrics
+
+        m = compute_metrics(self.district, self.assignment)
+        for level, block in levels.items():
+            c = m["levels"].get(level, {}).get("classes")
+            if not c:
+                continue
+            block["classes"] = {
+                k: c[k]
+                for k in (
+                    "cap",
+                    "packed",
+                    "over_cap",
+                    "over_rooms",
+                    "large",
+                    "super_large",
+                    "large_share",
+                    "super_large_share",
+                    "largest",
+                    "large_band",
+                    "super_large_min",
+                )  # fmt: skip
+                if k in c
+            }
+            if c.get("over_cap", 0) > 0:
+                lo, hi = c["large_band"]
+                warnings.append(
+                    f"{level}: packing each school's grades into its classrooms leaves "
+                    f"{c['over_cap']} of {c['packed']} classes over the cap of {c['cap']} "
+                    f"({c['large']} 大班额 {lo}–{hi}, {c['super_large']} 超大班额 ≥"
+                    f"{c['super_large_min']}; largest {c['largest']}); seats are a per-school "
+                    "total, so see `schoolplan metrics --assignment` per school"
+                )
+        size = m.get("school_size", {})
+        over = [str(x) for x in size.get("schools", [])]
+        n_over = int(size.get("violations", 0))
+        if n_over:
+            warnings.append(
+                f"{n_over} school(s) over the school-size limit: "
+                + ", ".join(over[:10])
+                + (" …" if n_over > 10 else "")
+            )
+        out: dict[str, Any] = {"violations": n_over, "schools": over}
+        return out
 
     def _waived(self, sol: LevelSolution) -> list[str]:
         """Unit ids the solver exempted from contiguity (``info["contiguity_waived"]``).

@@ -244,3 +244,23 @@ def test_write_is_atomic_on_failure(
 def test_wrong_assign_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="expected \\(6,\\)"):
         CatchmentPlan.from_solutions(tiny_district(), SETTINGS, {"primary": solution(PLAN[:3])})
+
+
+def test_full_seats_can_still_pack_a_large_class() -> None:
+    """A at 126 of 130 seats (no overflow), but grade 1 there has 50 + 5 + 6 = 61 pupils.
+
+    130 seats = 3 rooms of 45; every grade with pupils still gets one room, so grade 1 is one
+    class of 61: a 大班额 (56–65). The summary says so and warns, although no school overflows.
+    """
+    d = tiny_district()
+    units = d.units.copy()
+    units.loc[units["unit_id"] == "U1", ["g1", "g2", "g3", "g4", "g5", "g6"]] = [50, 2, 2, 2, 2, 2]
+    plan = CatchmentPlan.from_solutions(
+        d.with_tables(units=units), SETTINGS, {"primary": solution(PLAN)}
+    )
+    s = plan.summary
+    assert s["overflow_pupils"] == 0
+    c = s["levels"]["primary"]["classes"]
+    assert (c["over_cap"], c["large"], c["super_large"], c["largest"]) == (1, 1, 0, 61)
+    assert any("1 大班额 56–65" in w for w in s["warnings"])
+    assert s["school_size"] == {"violations": 0, "schools": []}
