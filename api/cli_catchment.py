@@ -69,6 +69,19 @@ def print_summary(plan: Any) -> None:
         typer.echo("  no school over capacity")
     for w in s["warnings"]:
         typer.echo(f"  warning: {w}")
+    settings = s.get("settings", {})
+    moved_share = s["moved_pupils"] / max(s["pupils"], 1)
+    if (
+        not settings.get("phase_in")
+        and settings.get("max_moved_share") is None
+        and moved_share > 0.05
+    ):
+        # DOMAIN.md: boundary changes usually apply to entering grades only
+        typer.echo(
+            f"  note: {100 * moved_share:.1f} % of all enrolled pupils change school in this plan; "
+            "bureaus usually move only entering grades (--phase-in) or cap the share moved "
+            "(--max-moved-share)"
+        )
 
 
 def register(
