@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
 
 bench: $(STAMP)
+	@# the API load test prefers the compiled load generator `hey` (Debian package hey)
+	@command -v hey >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get install -y -qq hey >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq hey >/dev/null)); } \
+	  || echo "bench: 'hey' is not installed; the API load test falls back to a Python client (slower, sharing the cores)"
 	$(PY) -m pytest -q -m slow -p no:cacheprovider
 	$(PY) -m benchmarks.run_all
 

@@ -6,6 +6,7 @@ and the CLI can create as many apps as they like (``uvicorn --factory api.app:cr
 
 Start-up: open the store and apply migrations, fail runs left queued or running by a previous
 process ("interrupted by a service restart"), start the worker pool, set up the admin key.
+Shutdown: stop runs, write the audit entries still queued (``scenarios.audit``), close the store.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.cache import ResponseCache
 from api.routes import ROUTERS
 from api.security import KeyRing, Unauthorized, generate_key
 from api.settings import Settings
@@ -269,6 +271,8 @@ def _start(
         hard_limit_factor=settings.hard_limit_factor,
         hard_limit_grace=settings.hard_limit_grace,
         progress_interval=settings.progress_interval,
+        audit_flush_interval=settings.audit_flush_interval,
+        audit_batch_rows=settings.audit_batch_rows,
     )
     service = ScenarioService(
         store, runners or RunnerRegistry.default(), settings.data_dir, loader=loader, limits=limits
@@ -288,7 +292,8 @@ def _start(
     app.state.store = store
     app.state.service = service
     app.state.executor = executor
-    app.state.keys = KeyRing(store, admin_key)
+    app.state.keys = KeyRing(store, admin_key, ttl=settings.key_cache_ttl)
+    app.state.responses = ResponseCache(settings.response_cache_bytes)
 
 
 def _stop(app: FastAPI) -> None:
@@ -301,4 +306,5 @@ def _stop(app: FastAPI) -> None:
         time.sleep(0.05)
     if executor.running():
         log.warning("runs still stopping at shutdown: %s", ", ".join(executor.running()))
+    service.close()  # writes audit entries still queued
     app.state.store.close()

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 from scenarios.errors import Forbidden
@@ -90,21 +92,65 @@ def hash_key(key: str) -> str:
 
 
 class KeyRing:
-    """Checks presented keys against the admin key and the store's key records."""
+    """Checks presented keys against the admin key and the store's key records.
 
-    def __init__(self, store: Store, admin_key: str) -> None:
+    Verified keys are remembered for ``ttl`` seconds, keyed by their sha256, so a client
+    polling several times a second costs one dictionary lookup instead of a database query.
+    Unknown keys are never remembered (a key created a moment ago works at once) and
+    :meth:`revoke` forgets the revoked key at once; ``ttl`` bounds how long a key revoked
+    directly in the database by another program stays usable.
+
+    Parameters
+    ----------
+    store : Store
+    admin_key : str
+    ttl : float
+        Seconds a verified key is trusted from memory; 0 asks the store every time.
+    max_entries : int
+        Keys remembered at most (the memory is emptied when full).
+    """
+
+    def __init__(
+        self, store: Store, admin_key: str, ttl: float = 10.0, max_entries: int = 10_000
+    ) -> None:
         self.store = store
         self._admin_hash = hash_key(admin_key)
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._known: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
 
-    def identify(self, key: str) -> Principal | None:
-        """The principal of a key, or None if it is unknown or revoked."""
+    def cached(self, key: str) -> Principal | None:
+        """The principal of a key if it is the admin key or was verified within ``ttl``;
+        None means "ask :meth:`identify`" (no database access here)."""
         presented = hash_key(key)
         if hmac.compare_digest(presented, self._admin_hash):
             return Principal("admin", "admin")
+        with self._lock:
+            hit = self._known.get(presented)
+            if hit is None:
+                return None
+            if hit[1] <= time.monotonic():
+                del self._known[presented]
+                return None
+            return hit[0]
+
+    def identify(self, key: str) -> Principal | None:
+        """The principal of a key, or None if it is unknown or revoked."""
+        found = self.cached(key)
+        if found is not None:
+            return found
+        presented = hash_key(key)
         record = self.store.key_by_hash(presented)
         if record is None or not hmac.compare_digest(record.key_hash, presented):
             return None
-        return Principal(record.id, record.role)
+        principal = Principal(record.id, record.role)
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._known) >= self.max_entries:
+                    self._known.clear()
+                self._known[presented] = (principal, time.monotonic() + self.ttl)
+        return principal
 
     def create(self, name: str, role: str, created_by: str) -> tuple[ApiKey, str]:
         """Store a new key for ``role``; returns (record, the key itself, shown once)."""
@@ -120,6 +166,25 @@ class KeyRing:
             created_by=created_by,
         )
         return self.store.add_key(record), key
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key in the store and forget it here: it stops working at once.
+
+        Raises
+        ------
+        scenarios.errors.NotFound
+        scenarios.errors.Conflict
+            When already revoked.
+        """
+        record = self.store.revoke_key(key_id)
+        self.forget(key_id)
+        return record
+
+    def forget(self, key_id: str) -> None:
+        """Drop a key id from the memory of verified keys."""
+        with self._lock:
+            for h in [h for h, (p, _) in self._known.items() if p.key_id == key_id]:
+                del self._known[h]
 
 
 class Unauthorized(Exception):

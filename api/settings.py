@@ -46,6 +46,23 @@ class Settings(BaseSettings):
     sse_poll_interval: float = Field(
         0.25, gt=0, description="How often the SSE stream polls the store."
     )
+    key_cache_ttl: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds a verified API key is trusted from memory before the store is "
+        "asked again (a key revoked through this service stops working at once; 0 = no cache).",
+    )
+    response_cache_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="Memory for serialised responses about finished runs (0 = no cache).",
+    )
+    audit_flush_interval: float = Field(
+        0.2, gt=0, description="Seconds between batched writes of download audit entries."
+    )
+    audit_batch_rows: int = Field(
+        500, ge=1, description="Queued audit entries that trigger a write at once."
+    )
     shutdown_grace: float = Field(
         10.0,
         ge=0,

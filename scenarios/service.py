@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from planner.errors import InfeasiblePlan, ValidationFailed
 from planner.jsonsafe import dumps, json_ready
 from planner.model import District
+from scenarios.audit import AuditQueue
 from scenarios.compare import METRICS_FILE
 from scenarios.datasets import (
     DistrictCache,
@@ -85,6 +86,10 @@ class Limits:
     progress_interval: float = 0.5
     #: Memory for result files of finished runs kept in memory (they never change).
     max_cached_bytes: int = 128 * 1024 * 1024
+    #: Seconds between batched writes of queued audit entries (downloads).
+    audit_flush_interval: float = 0.2
+    #: Queued audit entries that trigger a write before the interval is up.
+    audit_batch_rows: int = 500
 
 
 class ScenarioService:
@@ -118,7 +123,11 @@ class ScenarioService:
         self.districts = DistrictCache(self.data_dir / "datasets", self.loader)
         self.executor: Executor | None = None
         self._shutting_down = threading.Event()
-        self._files = _FileCache(limits.max_cached_bytes if limits else Limits().max_cached_bytes)
+        self._files = _FileCache(self.limits.max_cached_bytes)
+        #: The audit log writer; started on first use, closed by :meth:`close`.
+        self.audit_log = AuditQueue(
+            store, self.limits.audit_flush_interval, self.limits.audit_batch_rows
+        )
 
     # -- datasets -------------------------------------------------------------------------
     def create_dataset(self, data: bytes, name: str, actor: str) -> tuple[Dataset, bool]:
@@ -383,6 +392,10 @@ class ScenarioService:
     def begin_shutdown(self) -> None:
         """Runs stopped from now on are failed as interrupted, not finished."""
         self._shutting_down.set()
+
+    def close(self) -> None:
+        """Write queued audit entries (call before closing the store)."""
+        self.audit_log.close()
 
     def execute(self, run_id: str, stop: threading.Event) -> None:
         """The job: claim a queued run, solve it, store the outcome. Never raises."""

@@ -523,6 +523,14 @@ class Store:
                 )
             )
 
+    def audit_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append entries (dicts of :class:`AuditEntry` columns, ``at`` included) in one
+        transaction, in order."""
+        if not rows:
+            return
+        with self.session() as s:
+            s.execute(insert(AuditEntry), [dict(r) for r in rows])
+
     def list_audit(
         self,
         *,

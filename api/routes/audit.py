@@ -28,7 +28,8 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AuditPublic:
-    """Entries, newest first."""
+    """Entries, newest first (downloads queued for the batched writer are written first)."""
+    service.audit_log.flush()
     rows, count = service.store.list_audit(
         limit=limit, offset=offset, actor=actor, action=action, since=since
     )

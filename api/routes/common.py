@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from api.schemas import Problem, RunPublic, ScenarioPublic
@@ -83,5 +84,15 @@ def check_run_access(run: Run, principal: Principal, service: ScenarioService) -
     ------
     scenarios.errors.Forbidden
     """
-    if service.runners.personal(run.kind):
+    check_kind_access((run.kind,), principal, service)
+
+
+def check_kind_access(kinds: Iterable[str], principal: Principal, service: ScenarioService) -> None:
+    """:func:`check_run_access` by run kind (for responses served from the cache).
+
+    Raises
+    ------
+    scenarios.errors.Forbidden
+    """
+    if any(service.runners.personal(kind) for kind in kinds):
         principal.require(PERSONAL)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
+from api.cache import REVALIDATE, Cached, ResponseCache, respond
 from api.deps import Comparer, ServiceDep
-from api.routes.common import check_run_access, problems
+from api.routes.common import check_kind_access, check_run_access, problems
 from api.schemas import ComparePublic
 from scenarios.compare import compare_runs
 from scenarios.errors import FieldError, Invalid
+from scenarios.models import FINISHED
 
 router = APIRouter(prefix="/v1", tags=["compare"])
 
@@ -23,9 +26,10 @@ _RUN_ID = re.compile(r"[A-Za-z0-9_-]+")
     "/compare",
     operation_id="compare_runs",
     summary="Compare runs side by side",
+    response_model=ComparePublic,
     responses=problems(403, 404),
 )
-def compare(
+async def compare(
     runs: Annotated[
         str,
         Query(
@@ -35,11 +39,15 @@ def compare(
             examples=["run_0f3a9b2c4d5e6f70,run_9a8b7c6d5e4f3a21"],
         ),
     ],
+    request: Request,
     service: ServiceDep,
     principal: Comparer,
-) -> ComparePublic:
+) -> Response:
     """Every numeric summary figure per run, headline KPIs (travel, overflow, 大班额, moved
-    pupils, build cost, CVs, quota), and the units whose school differs from the first run."""
+    pupils, build cost, CVs, quota), and the units whose school differs from the first run.
+
+    A comparison of finished runs never changes: it is kept in memory, keyed by the run ids in
+    the order given (the first is the baseline), and served with an ``ETag``."""
     ids = [r.strip() for r in runs.split(",") if r.strip()]
     if not 2 <= len(ids) <= MAX_RUNS:
         raise Invalid(
@@ -52,7 +60,24 @@ def compare(
             "give 2 to 10 run ids separated by commas",
             [FieldError("query/runs", f"not a run id: {bad[0]!r}")],
         )
-    found = service.store.get_runs(ids)
-    for run in found:
-        check_run_access(run, principal, service)
-    return ComparePublic.model_validate(compare_runs(service.store, found))
+    cache: ResponseCache = request.app.state.responses
+    key = ("compare", *ids)
+    hit = cache.get(key)
+    if hit is not None:
+        check_kind_access(hit.kinds, principal, service)
+        return respond(request, hit)
+
+    def load() -> tuple[bool, Cached]:
+        found = service.store.get_runs(ids)
+        for run in found:
+            check_run_access(run, principal, service)
+        body = ComparePublic.model_validate(compare_runs(service.store, found))
+        entry = Cached(
+            body.model_dump_json().encode(), "application/json", tuple(r.kind for r in found)
+        )
+        return all(r.status in FINISHED for r in found), entry
+
+    finished, entry = await run_in_threadpool(load)
+    if not finished:
+        return respond(request, entry, REVALIDATE)
+    return respond(request, cache.put(key, entry))

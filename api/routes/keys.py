@@ -38,8 +38,8 @@ def list_keys(service: ServiceDep, _: Admin) -> KeysPublic:
     summary="Revoke an API key",
     responses=problems(403, 404, 409),
 )
-def revoke_key(key_id: str, service: ServiceDep, _: Admin, audit: AuditDep) -> KeyPublic:
+def revoke_key(key_id: str, request: Request, _: Admin, audit: AuditDep) -> KeyPublic:
     """The key stops working at once."""
-    record = service.store.revoke_key(key_id)
+    record = request.app.state.keys.revoke(key_id)
     audit("revoke_key", "key", key_id)
     return KeyPublic.model_validate(record)

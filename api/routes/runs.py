@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from api.cache import REVALIDATE, Cached, ResponseCache, respond
 from api.deps import AuditDep, Reader, ServiceDep, SettingsDep
-from api.routes.common import check_run_access, problems, run_public
+from api.routes.common import check_kind_access, check_run_access, problems, run_public
 from api.schemas import AssignmentPublic, RunPublic, RunsPublic
 from api.security import PERSONAL, RUN_PERMISSION, Principal
 from scenarios.errors import Conflict, NotFound
@@ -22,6 +24,7 @@ from scenarios.service import ScenarioService
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
 CSV = "text/csv; charset=utf-8"
+JSON = "application/json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -74,12 +77,33 @@ def list_runs(
     "/{run_id}",
     operation_id="get_run",
     summary="Run status, progress, summary",
+    response_model=RunPublic,
     responses=problems(403, 404),
 )
-def get_run(run_id: str, service: ServiceDep, principal: Reader) -> RunPublic:
+async def get_run(
+    run_id: str, request: Request, service: ServiceDep, principal: Reader
+) -> Response:
     """Status (queued, running, done, failed, cancelled), progress (best objective, bound,
-    gap, elapsed) and, when done, ``summary``: the same JSON as the CLI's summary.json."""
-    return run_public(_readable_run(run_id, service, principal), service)
+    gap, elapsed) and, when done, ``summary``: the same JSON as the CLI's summary.json.
+
+    A finished run never changes: it is served from memory with an ``ETag`` (send it back in
+    ``If-None-Match`` for a 304); a run in progress is read from the store every time."""
+    cache = _cache(request)
+    key = ("run", run_id)
+    hit = cache.get(key)
+    if hit is not None:
+        check_kind_access(hit.kinds, principal, service)
+        return respond(request, hit)
+
+    def load() -> tuple[bool, Cached]:
+        run = _readable_run(run_id, service, principal)
+        body = run_public(run, service).model_dump_json().encode()
+        return run.status in FINISHED, Cached(body, JSON, (run.kind,))
+
+    finished, entry = await run_in_threadpool(load)
+    if not finished:
+        return respond(request, entry, REVALIDATE)
+    return respond(request, cache.put(key, entry))
 
 
 @router.get(
@@ -129,6 +153,55 @@ def cancel_run(run_id: str, service: ServiceDep, principal: Reader, audit: Audit
     return run_public(run, service)
 
 
+async def _result(
+    request: Request,
+    service: ScenarioService,
+    principal: Principal,
+    run_id: str,
+    key: tuple[str, ...],
+    build: Callable[[Run], Cached],
+    *,
+    personal: bool = False,
+) -> Cached:
+    """A finished run's result, from the response cache or built (and kept) in a worker thread.
+
+    The checks run in the original order on a miss (404 run, 403 access, [403 personal data],
+    409 not done, 404 no such file); on a hit the run exists, is finished and has the file,
+    so only the caller's access is checked.
+    """
+    cache = _cache(request)
+    hit = cache.get(("result", run_id, *key))
+    if hit is not None:
+        check_kind_access(hit.kinds, principal, service)
+        if personal:
+            principal.require(PERSONAL)
+        return hit
+
+    def load() -> Cached:
+        run = _readable_run(run_id, service, principal)
+        if personal:
+            principal.require(PERSONAL)
+        return build(run)
+
+    return cache.put(("result", run_id, *key), await run_in_threadpool(load))
+
+
+def _file_entry(
+    service: ScenarioService, name: str, attachment: bool = False, vary: bool = False
+) -> Callable[[Run], Cached]:
+    """Builds the cache entry of one stored file (``vary``: the route picks the format by the
+    Accept header when the query does not say)."""
+
+    def build(run: Run) -> Cached:
+        media, content = _result_file(run, name, service)
+        headers = _attachment(run.id, name) if attachment else {}
+        if vary:
+            headers["Vary"] = "Accept"
+        return Cached(content, media, (run.kind,), headers)
+
+    return build
+
+
 @router.get(
     "/{run_id}/assignment",
     operation_id="get_run_assignment",
@@ -141,7 +214,7 @@ def cancel_run(run_id: str, service: ServiceDep, principal: Reader, audit: Audit
         **problems(403, 404, 409),
     },
 )
-def get_run_assignment(
+async def get_run_assignment(
     run_id: str,
     request: Request,
     service: ServiceDep,
@@ -153,16 +226,23 @@ def get_run_assignment(
     ] = None,
 ) -> Response:
     """The CLI's assignment.csv, as CSV or as JSON rows."""
-    run = _readable_run(run_id, service, principal)
-    _media, content = _result_file(run, "assignment.csv", service)
-    audit("download_assignment", "run", run_id)
     fmt = format or ("csv" if "text/csv" in request.headers.get("accept", "") else "json")
-    if fmt == "csv":
-        return Response(content, media_type=CSV, headers=_attachment(run_id, "assignment.csv"))
-    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
-    rows = list(reader)
-    body = AssignmentPublic(columns=list(reader.fieldnames or []), data=rows, count=len(rows))
-    return Response(body.model_dump_json(), media_type="application/json")
+
+    def build(run: Run) -> Cached:
+        _media, content = _result_file(run, "assignment.csv", service)
+        vary = {"Vary": "Accept"}
+        if fmt == "csv":
+            return Cached(
+                content, CSV, (run.kind,), {**_attachment(run.id, "assignment.csv"), **vary}
+            )
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+        rows = list(reader)
+        body = AssignmentPublic(columns=list(reader.fieldnames or []), data=rows, count=len(rows))
+        return Cached(body.model_dump_json().encode(), JSON, (run.kind,), vary)
+
+    entry = await _result(request, service, principal, run_id, ("assignment", fmt), build)
+    audit.download("download_assignment", "run", run_id)
+    return respond(request, entry)
 
 
 @router.get(
@@ -171,14 +251,16 @@ def get_run_assignment(
     summary="Catchment polygons (GeoJSON)",
     responses={200: {"content": {"application/geo+json": {}}}, **problems(403, 404, 409)},
 )
-def get_run_catchments(
-    run_id: str, service: ServiceDep, principal: Reader, audit: AuditDep
+async def get_run_catchments(
+    run_id: str, request: Request, service: ServiceDep, principal: Reader, audit: AuditDep
 ) -> Response:
     """The CLI's catchments.geojson."""
-    run = _readable_run(run_id, service, principal)
-    media, content = _result_file(run, "catchments.geojson", service)
-    audit("download_catchments", "run", run_id)
-    return Response(content, media_type=media)
+    name = "catchments.geojson"
+    entry = await _result(
+        request, service, principal, run_id, ("file", name), _file_entry(service, name)
+    )
+    audit.download("download_catchments", "run", run_id)
+    return respond(request, entry)
 
 
 @router.get(
@@ -187,12 +269,15 @@ def get_run_catchments(
     summary="Map of the plan (PNG)",
     responses={200: {"content": {"image/png": {}}}, **problems(403, 404, 409)},
 )
-def get_run_map(run_id: str, service: ServiceDep, principal: Reader, audit: AuditDep) -> Response:
+async def get_run_map(
+    run_id: str, request: Request, service: ServiceDep, principal: Reader, audit: AuditDep
+) -> Response:
     """The CLI's map.png."""
-    run = _readable_run(run_id, service, principal)
-    media, content = _result_file(run, "map.png", service)
-    audit("download_map", "run", run_id)
-    return Response(content, media_type=media)
+    entry = await _result(
+        request, service, principal, run_id, ("file", "map.png"), _file_entry(service, "map.png")
+    )
+    audit.download("download_map", "run", run_id)
+    return respond(request, entry)
 
 
 @router.get(
@@ -207,7 +292,7 @@ def get_run_map(run_id: str, service: ServiceDep, principal: Reader, audit: Audi
         **problems(403, 404, 409),
     },
 )
-def get_run_rotation(
+async def get_run_rotation(
     run_id: str,
     request: Request,
     service: ServiceDep,
@@ -219,13 +304,19 @@ def get_run_rotation(
     ] = None,
 ) -> Response:
     """The rotation list with a reason on every line (teacher personal data)."""
-    run = _readable_run(run_id, service, principal)
-    principal.require(PERSONAL)
     fmt = format or ("xlsx" if XLSX in request.headers.get("accept", "") else "csv")
     name = f"rotation.{fmt}"
-    media, content = _result_file(run, name, service)
-    audit("download_rotation", "run", run_id, format=fmt)
-    return Response(content, media_type=media, headers=_attachment(run_id, name))
+    entry = await _result(
+        request,
+        service,
+        principal,
+        run_id,
+        ("rotation", fmt),
+        _file_entry(service, name, attachment=True, vary=True),
+        personal=True,
+    )
+    audit.download("download_rotation", "run", run_id, format=fmt)
+    return respond(request, entry)
 
 
 @router.get(
@@ -234,14 +325,30 @@ def get_run_rotation(
     summary="Any stored output file of a run",
     responses={200: {"content": {"application/octet-stream": {}}}, **problems(403, 404, 409)},
 )
-def get_run_file(
-    run_id: str, name: str, service: ServiceDep, principal: Reader, audit: AuditDep
+async def get_run_file(
+    run_id: str,
+    name: str,
+    request: Request,
+    service: ServiceDep,
+    principal: Reader,
+    audit: AuditDep,
 ) -> Response:
     """One of the files listed in the run's ``files`` (summary.json, diff.csv, decisions.csv...)."""
-    run = _readable_run(run_id, service, principal)
-    media, content = _result_file(run, name, service)
-    audit("download_file", "run", run_id, file=name)
-    return Response(content, media_type=media, headers=_attachment(run_id, name))
+    entry = await _result(
+        request,
+        service,
+        principal,
+        run_id,
+        ("file", name, "attachment"),
+        _file_entry(service, name, attachment=True),
+    )
+    audit.download("download_file", "run", run_id, file=name)
+    return respond(request, entry)
+
+
+def _cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.responses
+    return cache
 
 
 def _attachment(run_id: str, name: str) -> dict[str, str]:
