@@ -11,6 +11,8 @@ Usage::
     python -m benchmarks.catchment_ladder            # every row (about 20 minutes)
     python -m benchmarks.catchment_ladder --quick    # the first two rows
     python -m benchmarks.catchment_ladder --rows sample,contig2k --no-baseline
+    python -m benchmarks.catchment_ladder --rows contig2k --no-baseline --set solver=highs \
+        --results /tmp/ladder-highs             # override settings of every row
 
 Writes ``benchmarks/results/catchment_ladder.md`` and ``.csv`` (table, machine facts, seeds, time
 limits). Times are wall-clock seconds of the solve (district generation excluded), levels solved
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +171,33 @@ def run_child(row: Row, engine: str) -> dict[str, Any]:
     }
 
 
-def _spawn(row: Row, engine: str, timeout: float) -> dict[str, Any]:
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``key=value`` settings overrides; values are read as JSON when they parse, else text.
+
+    Raises
+    ------
+    SystemExit
+        When an item has no ``=``.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects key=value, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def _spawn(
+    row: Row, engine: str, timeout: float, overrides: list[str] | None = None
+) -> dict[str, Any]:
     """Run one child in a subprocess; a crash or timeout becomes a row with that status."""
     cmd = [sys.executable, "-m", "benchmarks.catchment_ladder", "--child", row.name, engine]
+    for item in overrides or []:
+        cmd += ["--set", item]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     t0 = time.perf_counter()
     try:
@@ -272,15 +298,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", help="comma-separated row names: " + ", ".join(r.name for r in ROWS))
     ap.add_argument("--no-baseline", action="store_true", help="skip PuLP + CBC")
     ap.add_argument("--results", type=Path, default=RESULTS, help="folder for the .md/.csv")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a CatchmentSettings field in every row (repeatable), e.g. solver=highs",
+    )  # fmt: skip
     ap.add_argument("--child", nargs=2, metavar=("ROW", "ENGINE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    overrides = parse_overrides(args.set)
     if args.child:
-        res = run_child(_row(args.child[0]), args.child[1])
+        row = _row(args.child[0])
+        row = replace(row, settings={**row.settings, **overrides})
+        res = run_child(row, args.child[1])
         print(RESULT_PREFIX + json.dumps(res), flush=True)
         return 0
     rows = list(ROWS[:2] if args.quick else ROWS)
     if args.rows:
         rows = [_row(n.strip()) for n in args.rows.split(",") if n.strip()]
+    rows = [replace(r, settings={**r.settings, **overrides}) for r in rows]
     table: list[dict[str, Any]] = []
     for row in rows:
         limit = float(row.settings["time_limit"]) * len(
@@ -288,11 +322,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         timeout = 2 * limit + 600  # generation, LP, model building and writing on a loaded box
         print(f"[{row.name}] {row.units} units, seed {row.seed}: main solver…", flush=True)
-        main_res = _spawn(row, "main", timeout)
+        main_res = _spawn(row, "main", timeout, args.set)
         base = None
         if row.baseline and not args.no_baseline:
             print(f"[{row.name}] PuLP + CBC baseline…", flush=True)
-            base = _spawn(row, "pulp", timeout)
+            base = _spawn(row, "pulp", timeout, args.set)
         line = table_row(row, main_res, base)
         table.append(line)
         print(json.dumps(line, ensure_ascii=False), flush=True)

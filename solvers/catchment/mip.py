@@ -84,6 +84,23 @@ class LinearModel:
             self.row_hi, self.var_scale, self.row_scale, self.cols, self.families,
         )  # fmt: skip
 
+    def with_overflow_range(self, lo: float, hi: float) -> LinearModel:
+        """A copy with one more row, ``lo ≤ Σ_s o_s ≤ hi`` (family ``overflow_total``).
+
+        The lexicographic overflow pass (:mod:`.solve`) splits the plans by their total
+        overflow: ``Σ o ≤ K`` (a MIP) or ``Σ o ≥ K + 1`` (an LP bound suffices).
+        """
+        o = self.cols["overflow"]
+        row = np.zeros((1, self.n_cols))
+        row[0, o] = 1.0
+        A = sp.vstack([self.A, sp.csr_matrix(row)], format="csr")
+        n = int(self.row_lo.size)
+        return LinearModel(
+            self.obj, self.offset, self.lb, self.ub, self.integer, A,
+            np.r_[self.row_lo, lo], np.r_[self.row_hi, hi], self.var_scale,
+            np.r_[self.row_scale, 1], self.cols, {**self.families, "overflow_total": slice(n, n + 1)},
+        )  # fmt: skip
+
 
 @dataclass
 class _Rows:
@@ -361,6 +378,7 @@ def solve_highs(
     gap: float | None = None,
     checkpoint_limit: int | None = None,
     node_limit: int | None = None,
+    solution_limit: int | None = None,
 ) -> RawResult:
     """Solve the MIP with HiGHS (one thread, ``random_seed=settings.seed``: deterministic).
 
@@ -373,9 +391,10 @@ def solve_highs(
     ``checkpoint_limit`` on the calls of the MIP interrupt callback (HiGHS calls it at fixed
     points of its search: after presolve steps, separation rounds, heuristics and nodes; it
     reports no simplex iterations there, and ``simplex_iteration_limit`` does not bound a MIP)
-    and ``node_limit`` (``mip_max_nodes``). ``info`` reports ``mip_checkpoints``,
-    ``lp_iterations`` and ``mip_nodes``; ``clock_cut`` tells whether the clock or ``stop``
-    ended the search.
+    and ``node_limit`` (``mip_max_nodes``); ``solution_limit`` stops after that many improving
+    solutions (``mip_max_improving_sols``; the MIP start ``hint`` is not counted). ``info``
+    reports ``mip_checkpoints``, ``lp_iterations`` and ``mip_nodes``; ``clock_cut`` tells
+    whether the clock or ``stop`` ended the search.
     """
     start = time.perf_counter()
     t0 = start if t0 is None else t0
@@ -388,6 +407,8 @@ def solve_highs(
     h.setOptionValue("mip_rel_gap", float(settings.gap_limit if gap is None else gap))
     if node_limit is not None:
         h.setOptionValue("mip_max_nodes", int(max(node_limit, 1)))
+    if solution_limit is not None:
+        h.setOptionValue("mip_max_improving_sols", int(max(solution_limit, 1)))
     first: list[float] = []
     cut: list[bool] = []
     checkpoints = [0]

@@ -373,6 +373,19 @@ class CatchmentPlan:
                 "gap_travel_moved": _opt_float(sol.info.get("gap_travel_moved")),
                 "overflow_lower_bound": _opt_float(sol.info.get("overflow_lower_bound")),
                 "overflow_proven_minimal": bool(sol.info.get("overflow_proven_minimal", False)),
+                # the lexicographic overflow pass (solve.py), when it ran: cap K, MIP status
+                # and bound under Σ overflow ≤ K, LP bound under Σ overflow ≥ K + 1
+                "overflow_pass": {
+                    k.removeprefix("overflow_pass_"): sol.info[k]
+                    for k in (
+                        "overflow_pass_cap",
+                        "overflow_pass_status",
+                        "overflow_pass_mip_bound",
+                        "overflow_pass_lp_bound",
+                    )  # fmt: skip
+                    if k in sol.info
+                }
+                or None,
                 # false when the wall clock (safety cap, or deterministic=False) or a stop
                 # ended a stage: a rerun may then give another plan
                 "deterministic": bool(sol.info.get("deterministic", False)),

@@ -10,16 +10,25 @@ Pipeline per level (:func:`solve_level`), all against one budget (:class:`_Budge
 4. :func:`.lp.solve_lp` — the LP relaxation (HiGHS): a proven lower bound for the sparse model.
    Round it (repairing the closer-neighbour rule) and improve it by local search. If a plan
    meets the LP bound within ``gap_limit``, no MIP runs.
+   Lexicographic overflow pass (:func:`_overflow_pass`), when the plan overflows more than
+   ``K`` = the LP's overflow rounded up: overflow is integer, so plans split into ``Σ o ≤ K``
+   (HiGHS on the full model with that row: often an overflow-free plan the heuristics miss,
+   and a dual bound) and ``Σ o ≥ K + 1`` (an LP bound, about ``W_o`` higher); ``min`` of the
+   two is a proven bound. It runs before priced growth when ``K = 0`` (all ``o_s`` fixed to 0:
+   hard capacity rows HiGHS handles well) and after it otherwise.
    Closer-neighbour: priced growth (:func:`.heuristic.price_search`, seat prices by
    subgradient, from zero and from the LP's seat duals) makes the outward cascades that free
    over-full schools.
 5. Reduced-cost fixing against the best plan; RINS: units where the plan and the LP disagree
-   (plus neighbours) are freed, the rest fixed, and HiGHS solves that small MIP.
+   (plus neighbours) are freed, the rest fixed, and HiGHS solves that small MIP; while the plan
+   overflows more than the LP, the units of over-full schools are freed too and a round stops
+   at its first better plan (:func:`rins_core`).
 6. CP-SAT (``settings.solver="cpsat"``, hinted with the best plan) or HiGHS (given it as a MIP
    start) on the reduced model, for the time left.
 7. Re-evaluate the best plan in exact floats (:func:`.problem.evaluate`); the reported bound is
-   the best proven one: ``max(LP bound, min(solver bound, plan used for fixing))``. Status
-   ``optimal`` only when proven; stopped at ``gap_limit`` or the clock: ``feasible``.
+   the best proven one: ``max(LP bound, overflow-pass bound, min(solver bound, plan used for
+   fixing))``. Status ``optimal`` only when proven; stopped at ``gap_limit`` or the clock:
+   ``feasible``.
    ``info`` also splits off overflow (``gap_travel_moved``, ``overflow_lower_bound``).
 
 Budget: ``settings.deterministic`` (default) splits ``time_limit`` by *work* — every stage is
@@ -59,7 +68,12 @@ from solvers.catchment.lp import (
 )
 from solvers.catchment.mip import LinearModel, RawResult, build_model, solve_highs
 from solvers.catchment.problem import CatchmentProblem, build_problem, evaluate
-from solvers.catchment.types import CatchmentSettings, LevelSolution, SolveStatus
+from solvers.catchment.types import (
+    CatchmentSettings,
+    LevelSolution,
+    ObjectiveWeights,
+    SolveStatus,
+)
 from solvers.progress import Cancelled, ProgressEvent, ProgressFn
 
 #: Share of the time left the LP relaxation may use.
@@ -72,6 +86,13 @@ RINS_TIME_SHARE = 0.6
 RINS_ROUND_SHARE = 0.3
 #: Relative gap at which a neighbourhood MIP stops.
 RINS_GAP = 1e-5
+#: Share of the budget left the lexicographic overflow pass (its capped MIP) may use.
+LEX_TIME_SHARE = 0.7
+#: A RINS round is an *overflow round* when the plan overflows by more than this many pupils
+#: beyond the LP relaxation's overflow; it stops at this many improving solutions (the MIP
+#: start not counted).
+OVERFLOW_ROUND_SLACK = 0.5
+OVERFLOW_ROUND_SOLUTIONS = 1
 #: Share of the time left the priced growth (closer-neighbour) may use, and its iterations
 #: from zero prices and from the LP's seat duals.
 PRICE_TIME_SHARE = 0.5
@@ -214,6 +235,40 @@ def _neighbourhood(pb: CatchmentProblem, free: np.ndarray, rings: int) -> np.nda
     return free
 
 
+def rins_core(
+    pb: CatchmentProblem,
+    assign: np.ndarray,
+    lp_arg: np.ndarray,
+    lp_frac: np.ndarray,
+    lp_overflow: float,
+    weights: ObjectiveWeights,
+    balance_delta: float | None = None,
+) -> tuple[np.ndarray, bool]:
+    """The units a RINS round frees first (before its rings), and whether it is an overflow round.
+
+    The core is every unit whose school in the plan ``assign`` differs from its largest LP pair
+    ``lp_arg``, or whose LP value is fractional (``lp_frac``). When the plan overflows by more
+    than :data:`OVERFLOW_ROUND_SLACK` pupils beyond the LP relaxation's overflow
+    ``lp_overflow`` (an *overflow round*), every unit of an over-full school joins the core: the
+    outward cascades that empty such a school start there, where an overflow-free LP need not
+    disagree with the plan. An overflow round stops at its first better plan
+    (:data:`OVERFLOW_ROUND_SOLUTIONS`).
+
+    Returns
+    -------
+    core : numpy.ndarray
+        (n_units,) bool.
+    overflow_round : bool
+    """
+    core = (lp_arg != assign) | lp_frac
+    ev = evaluate(pb, assign, weights, balance_delta)
+    overflow_round = bool(ev.terms["overflow_pupils"] > lp_overflow + OVERFLOW_ROUND_SLACK)
+    if overflow_round:
+        on = assign >= 0
+        core[on] |= (ev.overflow_by_school > 0)[assign[on]]
+    return core, overflow_round
+
+
 def _fix_outside(
     pb: CatchmentProblem, model: LinearModel, ub: np.ndarray, assign: np.ndarray, free: np.ndarray
 ) -> LinearModel:
@@ -252,7 +307,8 @@ def solve_level(
         ``terms`` in exact floats; ``info`` holds ``overflow_by_school``, ``load_by_school``,
         ``warnings``, ``lp_bound``, ``solver_bound``, ``fixed_pairs``, ``bound_scope``,
         ``contiguity_waived`` (unit positions), ``overflow_lower_bound``,
-        ``overflow_proven_minimal`` and ``gap_travel_moved`` (see :func:`solve_level` docs in
+        ``overflow_proven_minimal``, ``overflow_pass_*`` (:func:`_overflow_pass`, when it ran)
+        and ``gap_travel_moved`` (see :func:`solve_level` docs in
         ``docs/catchment.md``), ``stages`` (seconds, work charged and objective per stage),
         ``deterministic`` (false when the wall clock or ``stop`` ended a stage: a rerun may
         give another plan), ``deterministic_reason`` and ``work_seconds``.
@@ -302,12 +358,14 @@ def solve_level(
     stages: dict[str, dict[str, float | None]] = {}
     best: np.ndarray | None = None
     best_obj = np.inf
+    best_stage = ""
     first_feasible: float | None = None
     lp_bound = -np.inf
+    lex_bound = -np.inf  # the overflow pass's proven bound (:func:`_overflow_pass`)
 
     def offer(cand: np.ndarray | None, stage: str) -> bool:
         """Keep ``cand`` when it is a valid plan better than the best; True if it was kept."""
-        nonlocal best, best_obj, first_feasible
+        nonlocal best, best_obj, best_stage, first_feasible
         budget.charge(HEURISTIC_SECONDS_PER_VISIT * pb.n_pairs)  # checking and evaluating
         if cand is None or hard_violations(pb, cand):
             stages[stage] = {"seconds": elapsed(), "work": budget.used, "objective": None}
@@ -315,7 +373,7 @@ def solve_level(
         obj = evaluate(pb, cand, w, delta).terms["objective"]
         stages[stage] = {"seconds": elapsed(), "work": budget.used, "objective": obj}
         if best is None or obj < best_obj - 1e-9 * max(1.0, abs(obj)):
-            best, best_obj = cand, obj
+            best, best_obj, best_stage = cand, obj, stage
             if first_feasible is None:
                 first_feasible = elapsed()
             emit(best_obj, lp_bound if np.isfinite(lp_bound) else None, stage)
@@ -323,10 +381,11 @@ def solve_level(
         return False
 
     def gap_ok() -> bool:
-        if best is None or not np.isfinite(lp_bound):
+        low = max(lp_bound, lex_bound)
+        if best is None or not np.isfinite(low):
             return False
         tol = max(1e-9 * max(1.0, abs(best_obj)), settings.gap_limit * abs(best_obj))
-        return bool(best_obj - lp_bound <= tol)
+        return bool(best_obj - low <= tol)
 
     def improve(start: np.ndarray, stage: str) -> None:
         """Local search from ``start`` for a share of the budget left."""
@@ -374,7 +433,34 @@ def solve_level(
             improve(cand, "rounded LP+local_search")
         info["rounded_lp_objective"] = stages["rounded LP"]["objective"]
 
-    # 2b. Closer-neighbour: priced growth (seat prices by subgradient), from zero prices and
+    # 2b. Lexicographic overflow pass, when the plan overflows more than the LP relaxation
+    #     must (K = the LP's overflow rounded up). With K = 0 it runs first: every o_s is
+    #     fixed to 0, the capacity rows become hard and HiGHS usually finds an overflow-free
+    #     plan, which ends the search. With K > 0 one row Σ o ≤ K is weak, so priced growth
+    #     runs first and the pass gets what is left.
+    k_cap = (
+        float(np.ceil(float(lp.values[model.cols["overflow"]].sum()) - 1e-6)) + 0.0  # not -0.0
+        if lp.status == "optimal"
+        else np.inf
+    )
+
+    def overflow_pass() -> None:
+        nonlocal lex_bound
+        if best is None or not np.isfinite(k_cap) or gap_ok() or stopped():
+            return
+        if evaluate(pb, best, w, delta).terms["overflow_pupils"] <= k_cap + 0.5:
+            return
+        values, lex_bound, lex_info = _overflow_pass(
+            pb, model, settings, budget, k_cap, np.inf, stop, t0
+        )
+        info.update(lex_info)
+        if values is not None:
+            offer(_assign_from_values(pb, model.x(values)), "overflow pass")
+
+    if k_cap == 0:
+        overflow_pass()
+
+    # 2c. Closer-neighbour: priced growth (seat prices by subgradient), from zero prices and
     #     from the LP's seat duals; it makes the outward cascades that free over-full schools.
     if pb.contiguity == "closer_neighbour" and not gap_ok() and not stopped():
         meter, price_end = budget.meter(PRICE_TIME_SHARE)
@@ -393,6 +479,8 @@ def solve_level(
             )  # fmt: skip
             budget.settle("priced growth (LP duals)", rest)
             offer(priced, "priced growth (LP duals)")
+    if k_cap > 0:
+        overflow_pass()
     proven = gap_ok()
 
     ub = model.ub.copy()
@@ -416,11 +504,12 @@ def solve_level(
         and not stopped()
     ):
         lp_arg, frac = _lp_argmax(pb, model.x(lp.values))
+        lp_overflow = float(lp.values[model.cols["overflow"]].sum())
         rins_end = budget.mark(RINS_TIME_SHARE)
         rings, rounds = 1, 0
         while budget.until(rins_end) > 0.05 and not stopped() and not gap_ok():
             assert best is not None
-            core = (lp_arg != best) | frac
+            core, overflow_round = rins_core(pb, best, lp_arg, frac, lp_overflow, w, delta)
             if not core.any():
                 break
             free = _neighbourhood(pb, core, rings)
@@ -432,12 +521,14 @@ def solve_level(
                 raw = solve_highs(
                     sub, settings, time_limit=max(budget.wall_left(), 0.01), hint=hint,
                     stop=stop, t0=t0, gap=RINS_GAP, checkpoint_limit=calls,
+                    solution_limit=OVERFLOW_ROUND_SOLUTIONS if overflow_round else None,
                 )  # fmt: skip
                 budget.charge(setup + per_call * _count(raw.info, "mip_checkpoints"))
             else:
                 raw = solve_highs(
-                    sub, settings, time_limit=share, hint=hint, stop=stop, t0=t0, gap=RINS_GAP
-                )
+                    sub, settings, time_limit=share, hint=hint, stop=stop, t0=t0, gap=RINS_GAP,
+                    solution_limit=OVERFLOW_ROUND_SOLUTIONS if overflow_round else None,
+                )  # fmt: skip
             rounds += 1
             budget.note(f"rins{rounds}", raw.clock_cut)
             better = raw.values is not None and offer(
@@ -534,6 +625,7 @@ def solve_level(
     bound = lp_bound
     if raw_main is not None and np.isfinite(solver_bound):
         bound = max(bound, min(solver_bound, fixed_bound))
+    bound = max(bound, lex_bound)
     bound = min(bound, obj)
     gap = abs(obj - bound) / max(abs(obj), 1e-9)
     status: SolveStatus = "optimal" if gap <= 1e-9 else "feasible"
@@ -541,6 +633,11 @@ def solve_level(
         # proven by the solver over the reduced model, whose plans include ours
         status = "optimal" if abs(obj - bound) <= 1e-6 * max(1.0, abs(obj)) else status
     info.update(_overflow_split(model, settings, ev.terms, bound, lp))
+    if info.get("overflow_pass_status") == "infeasible":  # proved: Σ o ≥ cap + 1
+        over = ev.terms["overflow_pupils"]
+        lo = max(_count(info, "overflow_lower_bound"), _count(info, "overflow_pass_cap") + 1)
+        info["overflow_lower_bound"] = lo
+        info["overflow_proven_minimal"] = bool(over <= lo)
     info.update(
         {
             "overflow_by_school": ev.overflow_by_school,
@@ -560,10 +657,93 @@ def solve_level(
         bound=bound,
         solve_seconds=elapsed(),
         first_feasible_seconds=first_feasible,
-        solver=solver_name if raw_main is not None else "highs-lp",
+        solver=solver_name if raw_main is not None else _stage_solver(best_stage),
         terms=ev.terms,
         info=info,
     )
+
+
+def _stage_solver(stage: str) -> str:
+    """The solver named in results when the main solver did not run: the stage of the plan."""
+    return "highs-mip" if stage == "overflow pass" or stage.startswith("rins") else "highs-lp"
+
+
+def _overflow_pass(
+    pb: CatchmentProblem,
+    model: LinearModel,
+    settings: CatchmentSettings,
+    budget: _Budget,
+    k_cap: float,
+    fixed_bound: float,
+    stop: threading.Event | None,
+    t0: float,
+) -> tuple[np.ndarray | None, float, dict[str, object]]:
+    """The lexicographic overflow pass: plans with at most ``k_cap`` overflow pupils, and a bound.
+
+    ``k_cap`` is the LP relaxation's overflow rounded up, the least total overflow the LP allows.
+    Overflow is integer, so every plan has ``Σ o ≤ k_cap`` or ``Σ o ≥ k_cap + 1``:
+
+    * ``Σ o ≤ k_cap``: the full model with that row, solved by HiGHS (no MIP start: the plan in
+      hand breaks the row). Its plans are plans of the full model. Its dual bound holds for
+      every plan of that kind that avoids the pairs fixed by reduced costs; the others cost more
+      than ``fixed_bound`` (the plan those pairs were fixed against; ``inf`` when none were).
+      A proof of infeasibility makes this side ``+inf``.
+    * ``Σ o ≥ k_cap + 1``: the LP relaxation with that row bounds them (one more overflow pupil
+      costs ``W_o``, far more than the travel it can save, so this side is usually far above).
+
+    ``min`` of the two sides is a proven lower bound of the full model (``-inf`` when either
+    side is unknown). Budget: the LP first (:data:`LP_TIME_SHARE` of the budget left), then
+    :data:`LEX_TIME_SHARE` of what is left for the MIP.
+
+    Returns
+    -------
+    values : numpy.ndarray or None
+        The MIP's best solution vector (model columns), None without one.
+    bound : float
+        The proven lower bound, or ``-inf``.
+    info : dict
+        ``overflow_pass_cap``, ``overflow_pass_status``, ``overflow_pass_mip_bound`` and
+        ``overflow_pass_lp_bound`` (the ``Σ o ≥ k_cap + 1`` side).
+    """
+    # The Σ o ≥ k_cap + 1 side first: one LP, cheap next to the MIP.
+    above = model.with_overflow_range(k_cap + 1.0, np.inf)
+    if budget.deterministic:
+        it_cost = LP_SECONDS_PER_ITERATION_NZ * max(int(above.A.nnz), 1)
+        lp = solve_lp(
+            above, seed=settings.seed, time_limit=max(budget.wall_left(), 0.01),
+            iteration_limit=int(LP_TIME_SHARE * max(budget.left(), 0.0) / it_cost) + 1,
+        )  # fmt: skip
+        budget.charge(lp.iterations * it_cost)
+        budget.note("overflow pass LP", lp.clock_cut)
+    else:
+        lp = solve_lp(
+            above, seed=settings.seed, time_limit=max(LP_TIME_SHARE * budget.left(), 0.01)
+        )
+    high = {"optimal": lp.objective, "infeasible": np.inf}.get(lp.status, -np.inf)
+    capped = model.with_overflow_range(-np.inf, k_cap)
+    share = LEX_TIME_SHARE * max(budget.left(), 0.0)
+    if budget.deterministic:
+        calls, setup, per_call = _mip_limit(capped, share)
+        raw = solve_highs(
+            capped, settings, time_limit=max(budget.wall_left(), 0.01), stop=stop, t0=t0,
+            checkpoint_limit=calls,
+        )  # fmt: skip
+        budget.charge(setup + per_call * _count(raw.info, "mip_checkpoints"))
+    else:
+        raw = solve_highs(capped, settings, time_limit=max(share, 0.01), stop=stop, t0=t0)
+    budget.note("overflow pass", raw.clock_cut)
+    if raw.status == "infeasible":
+        low = np.inf
+    else:
+        low = min(raw.bound, fixed_bound) if np.isfinite(raw.bound) else -np.inf
+    bound = min(low, high)
+    info: dict[str, object] = {
+        "overflow_pass_cap": k_cap,
+        "overflow_pass_status": raw.status,
+        "overflow_pass_mip_bound": float(raw.bound),
+        "overflow_pass_lp_bound": float(high),
+    }
+    return raw.values, float(bound) if np.isfinite(bound) else -np.inf, info
 
 
 def _overflow_split(
