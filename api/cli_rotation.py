@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_common import load_or_exit
+from planner.io import FORECAST_TABLES
 
 
 def print_summary(s: dict[str, Any]) -> None:
@@ -29,6 +30,20 @@ def print_summary(s: dict[str, Any]) -> None:
         f"({100 * s['backbone_share']:.1f} % of {s['backbone_denominator']}); exempt {s['exempt']}"
     )
     typer.echo(f"  subject shortfall {s['shortfall_before']} → {s['shortfall_after']} teachers")
+    tiers = [
+        f"{name} {st.get('status')}"
+        + (f" (gap {100 * st['gap']:.2f} %)" if isinstance(st.get("gap"), float) else "")
+        for name, st in s.get("stages", {}).items()
+        if name in ("shortfall", "rest", "tie_break")
+    ]
+    if tiers:
+        typer.echo("  tiers: " + "; ".join(tiers))
+    if s.get("deterministic") is not None:
+        typer.echo(
+            f"  reproducible (deterministic limits): {'yes' if s['deterministic'] else 'no'}"
+        )
+    for w in s.get("warnings", []):
+        typer.echo(f"  warning: {w}")
     for k, before in s["cv_before"].items():
         after = s["cv_after"].get(k)
         if before is not None and after is not None:
@@ -47,7 +62,13 @@ def register(
         year: Annotated[
             int | None, typer.Option(help="Planning year (cooldown rule); default this year.")
         ] = None,
-        time_limit: Annotated[float, typer.Option(help="Seconds for the whole solve.")] = 10.0,
+        time_limit: Annotated[
+            float,
+            typer.Option(
+                help="Safety net in seconds: the solve is budgeted by work (same list every "
+                "run) and ends long before it; if it fires, the list may differ between runs."
+            ),
+        ] = 100.0,
         seed: Annotated[int, typer.Option(help="Random seed (same seed, same list).")] = 0,
         workers: Annotated[int, typer.Option(help="Solver threads (fixed for determinism).")] = 2,
     ) -> None:
@@ -56,7 +77,7 @@ def register(
         from solvers.progress import Cancelled, console_progress
         from solvers.rotation import RotationSettings, solve_rotation
 
-        district = load_or_exit(district_dir)
+        district = load_or_exit(district_dir, FORECAST_TABLES)
         settings = RotationSettings(
             year=year, time_limit=time_limit, seed=seed, num_workers=workers
         )
@@ -87,7 +108,7 @@ def register(
         """Check a rotation list rule by rule (exit 1 on any violation)."""
         from solvers.rotation.check import check_rotation
 
-        rep = check_rotation(load_or_exit(district_dir), out)
+        rep = check_rotation(load_or_exit(district_dir, FORECAST_TABLES), out)
         typer.echo(str(rep))
         if not rep.ok:
             raise typer.Exit(1)

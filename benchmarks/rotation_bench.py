@@ -1,8 +1,10 @@
 """Rotation benchmark: the model against the HR greedy rule on the sample county and a city.
 
-Run ``python -m benchmarks.rotation_bench [--quick]`` (``make bench`` calls :func:`main`). Prints
-a table and writes ``benchmarks/results/rotation_bench.md`` and ``.csv`` with machine facts,
-date, seeds and time limits.
+Run ``python -m benchmarks.rotation_bench [--quick] [--only NAME] [--twice] [--results DIR]``
+(``make bench`` calls :func:`main`). Prints a table and writes ``rotation_bench.md`` and ``.csv``
+(default in ``benchmarks/results``) with machine facts, date, seeds and time limits. With
+``--twice`` the model runs twice per instance and ``same_bytes`` says whether both wrote the same
+``rotation.csv`` (the determinism check).
 
 | instance | size | target |
 |---|---|---|
@@ -17,6 +19,7 @@ import datetime as dt
 import os
 import platform
 import resource
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,8 @@ INSTANCES: dict[str, dict[str, Any]] = {
             "secondary_schools": 340,
             "teachers": 50000,
         },
-        # the solve's own limit; building the outputs afterwards takes a few seconds more
+        # a safety net only: deterministic budgets (RotationSettings.lp_iterations, cg_rounds,
+        # mip_nodes) end the search; building the outputs takes a few seconds more
         "time_limit": 115.0,
     },
 }
@@ -52,7 +56,7 @@ def _worst(cv: dict[str, float | None]) -> float:
     return max(vals) if vals else float("nan")
 
 
-def run(name: str, spec: dict[str, Any], seed: int) -> list[dict[str, Any]]:
+def run(name: str, spec: dict[str, Any], seed: int, twice: bool = False) -> list[dict[str, Any]]:
     """Solve one instance with the model and the greedy rule; one row per method."""
     d = make_district(seed=seed, **spec["gen"])
     settings = RotationSettings(
@@ -61,6 +65,14 @@ def run(name: str, spec: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     t0 = time.perf_counter()
     r = solve_rotation(d, settings)
     wall = time.perf_counter() - t0
+    same: bool | None = None
+    if twice:
+        with tempfile.TemporaryDirectory() as tmp:
+            r.write(Path(tmp) / "a")
+            solve_rotation(d, settings).write(Path(tmp) / "b")
+            same = (Path(tmp) / "a" / "rotation.csv").read_bytes() == (
+                Path(tmp) / "b" / "rotation.csv"
+            ).read_bytes()
     g0 = time.perf_counter()
     p = build_problem(d, settings)
     gm = greedy_moves(p)
@@ -100,6 +112,8 @@ def run(name: str, spec: dict[str, Any], seed: int) -> list[dict[str, Any]]:
                 "cv2_gain": round(sum_cv2["HR greedy"] / max(sum_cv2[method], 1e-12), 3),
                 "cv_after": ";".join(f"{k}={v}" for k, v in s["cv_after"].items()),
                 "status": s["status"],
+                "deterministic": s.get("deterministic", "-") if method == "model" else "-",
+                "same_bytes": same if method == "model" and same is not None else "-",
                 "gap": None if s.get("gap") is None else round(s["gap"], 5),
                 "pass_status": ";".join(f"{k}={v.get('status')}" for k, v in st.items()),
                 "gap_rest": (
@@ -125,16 +139,22 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark, print the table, write the results files."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="Only the sample county.")
+    ap.add_argument("--only", choices=list(INSTANCES), help="Only this instance.")
+    ap.add_argument("--twice", action="store_true", help="Solve twice, compare the bytes.")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="Folder for the results.")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     names = ["sample county"] if args.quick else list(INSTANCES)
+    if args.only:
+        names = [args.only]
     rows: list[dict[str, Any]] = []
     for n in names:
-        rows += run(n, INSTANCES[n], args.seed)
+        rows += run(n, INSTANCES[n], args.seed, args.twice)
     df = pd.DataFrame(rows)
     print(df.to_string(index=False))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    df.to_csv(RESULTS / "rotation_bench.csv", index=False)
+    results: Path = args.results
+    results.mkdir(parents=True, exist_ok=True)
+    df.to_csv(results / "rotation_bench.csv", index=False)
     facts = (
         f"date {dt.datetime.now().isoformat(timespec='seconds')}, {platform.platform()}, "
         f"python {platform.python_version()}, {os.cpu_count()} cores (shared with other jobs), "
@@ -143,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         "so seconds are pessimistic). gap is on the weighted objective (shortfall dominates); "
         "gap_rest is pass 2 (balance, commute, preferences, moves) alone."
     )
-    (RESULTS / "rotation_bench.md").write_text(
+    (results / "rotation_bench.md").write_text(
         "# Rotation benchmark\n\n" + facts + "\n\n" + _markdown(df) + "\n",
         encoding="utf-8",
     )

@@ -92,6 +92,18 @@ def solve_rotation(
     }
     res = build_result(district, p, settings, expand_moves(p, sol), info)
     res.summary["solver"] = settings.solver
+    res.summary["deterministic"] = sol.deterministic
+    if not sol.deterministic:
+        why = (
+            "before its deterministic budgets"
+            if settings.solver == "highs"
+            else "before CP-SAT proved both passes optimal"
+        )
+        res.summary["warnings"] = [
+            f"The time limit ({settings.time_limit:g} s) ended the search {why}: another run "
+            "with the same inputs and seed may give another list. Raise --time-limit for a "
+            "reproducible list."
+        ]
     if sol.stages:
         res.summary["stages"] = sol.stages
     return res

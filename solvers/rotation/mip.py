@@ -4,8 +4,14 @@ Same formulation as :mod:`solvers.rotation.model` (see its docstring): integer `
 teacher group g and candidate target j (the ``max_targets`` nearest / needing schools of
 :func:`~solvers.rotation.problem.build_problem`), quota, per-school quota, backbone share,
 leave/arrive caps, subject protection, couples, locks; shortfall; the convex per-school balance
-term by secant cuts through consecutive integers; commute, preferences, moves; the published
-tie-break. Built in numpy blocks with :class:`~solvers.highs_model.SparseMip`.
+term; commute, preferences, moves; the published tie-break. Built in numpy blocks with
+:class:`~solvers.highs_model.SparseMip`.
+
+Balance term as segment columns: per (school, indicator) in some CV the count after the moves is
+``c = lo + Σ_a δ_a`` with unit segments ``δ_a ∈ [0, 1]`` (a = lo..hi−1, lo/hi from the caps) at
+cost ``F(a + 1) − F(a)``, ``F(c) = Σ_levels W_b α (c − m)²`` (model docstring). The costs
+increase, so the LP fills the segments in order and the cost is exact at every integer count;
+one row per count, no epigraph rows (the earlier secant-cut form had one row per segment).
 
 Passes (instead of one objective with weights from 5 to 10⁹, whose spread ruins LP numerics
 and makes a relative MIP gap of 10⁻⁶ blind to everything below shortfall):
@@ -18,7 +24,8 @@ and makes a relative MIP gap of 10⁻⁶ blind to everything below shortfall):
 3. **tie-break**: with the pass-2 objective ``≤`` its value (+ a 10⁻⁹ relative tolerance),
    minimise ``Σ_g T_g(y_g)``; ``T_g`` is convex (members in tie-break order, rank increments
    grow), written as ``y_g = Σ_m δ_gm``, ``0 ≤ δ ≤ 1`` at cost ``rank_m + 1``, which the LP fills
-   in order.
+   in order. It runs when pass 2 is solved at its LP; otherwise the pass-2 list stands, with
+   each group's members still taken in tie-break order.
 
 This equals the weighted objective of the CP-SAT model whenever the lower tiers stay below one
 shortfall weight (10⁹), the premise of :class:`~solvers.rotation.settings.ObjectiveWeights`.
@@ -26,21 +33,30 @@ Differences: the balance values are not rounded to integers, and commute uses ex
 
 LP by column generation (:class:`_LpChain`): the first LP holds, per group, the
 :data:`INITIAL_TARGETS` best targets (short of the subject first, then nearest), the start list
-and locks; each round prices every move column from the row duals, ``d_gj = c_gj − a_gjᵀπ`` (one
-sparse product), adds the most negative (≤ :data:`PRICE_PER_GROUP` per group) and re-solves with
-the primal simplex from the last basis. No ``d < 0`` left means the restricted optimum is the
-optimum over every target, so nothing is lost; stopped earlier, ``LP + Σ min(0, d)·ub`` is a
-valid (Lagrangian) bound. Pass 1 leaves the balance block (counts ``c``, epigraphs ``z``, their
-rows) out: it has no cost there and its bounds are implied by the caps; pass 2 adds it. A
-fractional LP goes to branch and bound over the held columns; a column left out with
-``LP + d ≥`` the incumbent (pass 1, integer: ``> incumbent − 1``) cannot improve it, so when
-every left-out column satisfies that the restricted MIP's bound holds for the full model; else
-those columns are added and the MIP re-run once, and otherwise only the LP bound is claimed.
+and locks (pass 2 adds the :data:`PASS2_TARGETS` cheapest under its costs); each round prices
+every move column from the row duals, ``d_gj = c_gj − a_gjᵀπ`` (one sparse product), adds the
+most negative (≤ :data:`PRICE_PER_GROUP` per group, :data:`PASS2_PRICE_PER_GROUP` in pass 2)
+and re-solves with the primal simplex from the last basis; pass 2 solves from scratch instead
+(dual simplex) first and after rounds that add more than :data:`COLD_RESOLVE_COLUMNS` columns,
+which on the city is several times faster than the warm re-solve. No ``d < 0`` left means the restricted optimum is the optimum over every target,
+so nothing is lost; stopped earlier, ``LP + Σ min(0, d)·ub`` is a valid (Lagrangian) bound.
+Pass 1 leaves the balance segments (and their rows) out: they have no cost there and their
+bounds are implied by the caps; pass 2 adds them.
 
-Each pass starts from the previous one's list (pass 1 from the HR greedy list, when valid).
-HiGHS runs single-threaded with ``random_seed = settings.seed``; a pass that reaches optimality
-(HiGHS relative gap ``≤ settings.mip_gap``) is reproducible, one stopped by the time limit may
-not be.
+A fractional LP goes to branch and bound over the held columns, in up to three steps: (a) the
+groups the LP moves integrally are fixed at their LP values, the others free; (b) if that does
+not close the gap, RINS: the moves on which the LP and the best list so far agree are fixed, the
+rest free (that list is feasible, so this never ends worse); (c) when at most
+:data:`FULL_MIP_COLUMNS` columns are held, every held column free, after adding the left-out
+columns with ``LP + d <`` the incumbent (pass 1, integer: ``≤ incumbent − 1``); when none is left
+out after, the MIP's own bound holds for the full model. Otherwise the LP bound is claimed.
+
+Determinism: HiGHS runs single-threaded with ``random_seed = settings.seed``, and every step is
+stopped by a deterministic budget (``settings.lp_iterations`` simplex iterations and
+``settings.cg_rounds`` pricing rounds per pass, ``settings.mip_nodes`` nodes per branch and
+bound), never by the clock, so the same inputs and seed give the same list at every scale.
+``settings.time_limit`` is only a safety net: when it stops a step the result is marked
+``deterministic = False`` (status ``feasible``, a warning in the summary).
 """
 
 from __future__ import annotations
@@ -56,7 +72,7 @@ import scipy.sparse as sp
 from planner.errors import InfeasiblePlan
 from planner.policy import LEVELS, Policy
 from solvers.highs_model import INF, MipResult, SparseMip, new_highs
-from solvers.progress import ProgressFn
+from solvers.progress import ProgressEvent, ProgressFn
 from solvers.rotation.model import ModelSolution
 from solvers.rotation.problem import RotationProblem, couple_rules
 from solvers.rotation.settings import RotationSettings
@@ -67,12 +83,22 @@ TIER2_SCALE = 0.01
 TIE_TOL = 1e-9
 #: Share of the time before the tie-break share that pass 1 may use (from the start).
 PASS1_SHARE = 0.7
-#: No branch and bound with less time left than this (seconds; at most 10 % of the limit).
-MIN_MIP_SECONDS = 5.0
+#: Branch over every held column (not only the LP's fractional groups) up to this many columns.
+FULL_MIP_COLUMNS = 60_000
 #: Move columns per group in the first restricted LP (plus the start list and locks).
 INITIAL_TARGETS = 4
+#: Cheapest pass-2 move columns per group added before the pass-2 LP.
+PASS2_TARGETS = 2
+#: Pass 2 re-solves from scratch after pricing in more columns than this, else warm from the
+#: last basis (on the city a warm primal re-solve after a large round cost ~5 ms an iteration,
+#: a fresh dual solve ~0.35 ms; after a few hundred columns the warm one wins).
+COLD_RESOLVE_COLUMNS = 2_000
+#: HiGHS simplex strategy after pricing columns in (1 dual, 4 primal).
+RESOLVE_STRATEGY = 4
 #: Move columns priced into the LP per group and round of column generation.
 PRICE_PER_GROUP = 3
+#: The same in pass 2, whose rounds are cold solves (fewer, larger rounds).
+PASS2_PRICE_PER_GROUP = 10
 
 
 @dataclass
@@ -96,15 +122,14 @@ class _Model:
     short_cols: np.ndarray
     short_rhs: np.ndarray  # need − count per key
     short_w: np.ndarray
-    c_cols: np.ndarray
-    c_base: np.ndarray
+    c_base: np.ndarray  # indicator count today per balance key (school, indicator)
+    c_lo: np.ndarray  # least count after the moves (caps)
     c_ent: tuple[np.ndarray, np.ndarray, np.ndarray]
-    z_cols: np.ndarray
-    cut_z: np.ndarray  # z position per cut
-    cut_c: np.ndarray  # c position per cut
-    cut_slope: np.ndarray
-    cut_icpt: np.ndarray
-    z_lb: np.ndarray
+    seg_cols: np.ndarray  # unit segments δ of the balance term
+    seg_c: np.ndarray  # balance key per segment
+    seg_a: np.ndarray  # segment from a to a + 1
+    const2: float  # pass-2 cost of every count at its least value (not in the LP)
+    floor2: float  # least pass-2 balance cost over the integers, whatever the moves
     cost2: np.ndarray  # pass-2 cost of every column so far
 
 
@@ -220,7 +245,29 @@ def _build(p: RotationProblem, settings: RotationSettings, policy: Policy) -> _M
     )
     cost2 += [np.zeros(nk), np.zeros(nk)]
 
-    # balance: c_ik = indicator teachers at i after the moves; z ≥ secants of the square
+    # balance: c_ik = indicator teachers at i after the moves, only where it is in some CV.
+    # Σ_levels α(c − m)² is convex in c, so it is written as unit segment columns δ_a ∈ [0, 1]
+    # (a = lo..hi−1) with c = lo + Σ_a δ_a and cost F(a + 1) − F(a): increasing, so the LP fills
+    # them in order and the cost is exact at every integer c; one row per c, no epigraph rows.
+    total = p.pupils.sum(axis=1)
+    alpha_si = np.zeros((S, 3))  # Σ over levels of α, and of α·m, α·m² (for F)
+    am_si = np.zeros((S, 3))
+    amm_si = np.zeros((S, 3))
+    for li, level in enumerate(LEVELS):
+        pos = p.cv_positions[level]
+        if len(pos) == 0:
+            continue
+        n = p.pupils[pos, li]
+        N = float(n.sum())
+        for k in range(3):
+            xbar = float((n * 100.0 * p.ind_counts[pos, k] / total[pos]).sum() / N)
+            if xbar <= 0:
+                continue
+            al = 1e4 * n / (N * xbar**2 * total[pos] ** 2) * w.balance * TIER2_SCALE
+            m = total[pos] * xbar / 100.0
+            alpha_si[pos, k] += al
+            am_si[pos, k] += al * m
+            amm_si[pos, k] += al * m * m
     c_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     c_school, c_ind, c_lo, c_hi = [], [], [], []
     n_c = 0
@@ -229,6 +276,8 @@ def _build(p: RotationProblem, settings: RotationSettings, policy: Policy) -> _M
         sch = np.concatenate([xj[fx], gs[fy]])
         col = np.concatenate([x[fx], y[fy]])
         val = np.concatenate([one_x[fx], -one_y[fy]])
+        keep_c = alpha_si[sch, k] > 0  # no cost where the school is in no CV
+        sch, col, val = sch[keep_c], col[keep_c], val[keep_c]
         touched, r = np.unique(sch, return_inverse=True)
         in_any = np.zeros(len(touched), bool)
         in_any[r[val > 0]] = True
@@ -241,64 +290,45 @@ def _build(p: RotationProblem, settings: RotationSettings, policy: Policy) -> _M
         c_lo.append(np.maximum(0, base - np.where(out_any, p.leave_cap[touched], 0)))
         c_hi.append(base + np.where(in_any, p.arrive_cap[touched], 0))
         n_c += len(touched)
-    cs, ci = np.concatenate(c_school), np.concatenate(c_ind)
-    clo, chi = np.concatenate(c_lo), np.concatenate(c_hi)
+    cs = np.concatenate(c_school or [empty_i]).astype(np.int64)
+    ci = np.concatenate(c_ind or [empty_i]).astype(np.int64)
+    clo = np.concatenate(c_lo or [empty_i]).astype(np.int64)
+    chi = np.concatenate(c_hi or [empty_i]).astype(np.int64)
     c_base = p.ind_counts[cs, ci].astype(float)
-    ccols = mip.add_vars(n_c, lb=clo.astype(float), ub=chi.astype(float))
-    cr = np.concatenate([q[0] for q in c_parts])
-    c_ent = (cr, np.concatenate([q[1] for q in c_parts]), np.concatenate([q[2] for q in c_parts]))
+    fa, fam, famm = alpha_si[cs, ci], am_si[cs, ci], amm_si[cs, ci]
+
+    def f_c(c: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return fa[idx] * c * c - 2.0 * fam[idx] * c + famm[idx]
+
+    seg_c, seg_a = _segments(clo, chi)
+    seg_cost = f_c(seg_a + 1.0, seg_c) - f_c(seg_a.astype(float), seg_c)
+    seg = mip.add_vars(len(seg_c), lb=0.0, ub=1.0)
+    cost2.append(seg_cost)
+    cr = np.concatenate([q[0] for q in c_parts] or [empty_i])
+    c_ent = (
+        cr,
+        np.concatenate([q[1] for q in c_parts] or [empty_i]),
+        np.concatenate([q[2] for q in c_parts] or [empty_f]),
+    )
+    # Σ_a δ_a − Σ flows = base − lo
     mip.add_rows(
-        np.concatenate([cr, np.arange(n_c)]),
-        np.concatenate([c_ent[1], ccols]),
-        np.concatenate([-c_ent[2], np.ones(n_c)]),
-        lower=c_base,
-        upper=c_base,
+        np.concatenate([cr, seg_c]),
+        np.concatenate([c_ent[1], seg]),
+        np.concatenate([-c_ent[2], np.ones(len(seg))]),
+        lower=c_base - clo,
+        upper=c_base - clo,
         n_rows=n_c,
     )
-    cost2.append(np.zeros(n_c))
-    cpos = np.full((S, 3), -1, dtype=np.int64)
-    cpos[cs, ci] = np.arange(n_c)
-    total = p.pupils.sum(axis=1)
-    z_c, z_alpha, z_m = [], [], []
-    for li, level in enumerate(LEVELS):
-        pos = p.cv_positions[level]
-        if len(pos) == 0:
-            continue
-        n = p.pupils[pos, li]
-        N = float(n.sum())
-        for k in range(3):
-            xbar = float((n * 100.0 * p.ind_counts[pos, k] / total[pos]).sum() / N)
-            if xbar <= 0:
-                continue
-            sel = cpos[pos, k] >= 0
-            i = pos[sel]
-            z_c.append(cpos[i, k])
-            z_alpha.append(1e4 * n[sel] / (N * xbar**2 * total[i] ** 2))
-            z_m.append(total[i] * xbar / 100.0)
-    zc = np.concatenate(z_c or [empty_i])
-    alpha = np.concatenate(z_alpha or [empty_f]) * w.balance * TIER2_SCALE
-    mm = np.concatenate(z_m or [empty_f])
-    lo_z, hi_z = clo[zc], chi[zc]
-    # z ≥ the least square over the integers of [lo, hi]
-    z_lb = alpha * np.minimum(
-        (np.clip(np.floor(mm), lo_z, hi_z) - mm) ** 2, (np.clip(np.ceil(mm), lo_z, hi_z) - mm) ** 2
-    )
-    nz = len(zc)
-    zcols = mip.add_vars(nz, lb=z_lb, ub=INF)
-    cost2.append(np.ones(nz))
-    owner, a = _segments(lo_z, hi_z)
-    slope = alpha[owner] * (2.0 * (a - mm[owner]) + 1.0)  # f(a + 1) − f(a)
-    icpt = alpha[owner] * (a - mm[owner]) ** 2 - slope * a
-    ncut = len(owner)
-    mip.add_rows(
-        np.tile(np.arange(ncut), 2),
-        np.concatenate([zcols[owner], ccols[zc[owner]]]),
-        np.concatenate([np.ones(ncut), -slope]),
-        lower=icpt,
-        upper=INF,
-        n_rows=ncut,
-    )
-
+    const2 = float(f_c(clo.astype(float), np.arange(n_c)).sum())
+    # the least value of each F over the integers of [lo, hi], whatever the moves
+    run_min = np.zeros(n_c)
+    if len(seg_c):
+        cum = np.cumsum(seg_cost)
+        first = np.searchsorted(seg_c, np.arange(n_c))
+        before = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
+        rel = cum - before[seg_c]  # F(a + 1) − F(lo)
+        np.minimum.at(run_min, seg_c, rel)
+    floor2 = const2 + float(run_min.sum())
     ypos = np.full(len(G), -1, dtype=np.int64)
     ypos[ga] = np.arange(ny)
     _couples(p, settings, mip, x, y, xg, xj, ypos, S)
@@ -315,15 +345,14 @@ def _build(p: RotationProblem, settings: RotationSettings, policy: Policy) -> _M
         short_cols=sf,
         short_rhs=need_k - cnt_k,
         short_w=short_w,
-        c_cols=ccols,
         c_base=c_base,
+        c_lo=clo.astype(float),
         c_ent=c_ent,
-        z_cols=zcols,
-        cut_z=owner,
-        cut_c=zc[owner],
-        cut_slope=slope,
-        cut_icpt=icpt,
-        z_lb=z_lb,
+        seg_cols=seg,
+        seg_c=seg_c,
+        seg_a=seg_a.astype(float),
+        const2=const2,
+        floor2=floor2,
         cost2=np.concatenate(cost2),
     )
 
@@ -384,10 +413,8 @@ def _complete(md: _Model, xv: np.ndarray, n_cols: int) -> np.ndarray:
     cr, cc, cv = md.c_ent
     c = md.c_base.copy()
     np.add.at(c, cr, cv * out[cc])
-    out[md.c_cols] = c
-    z = md.z_lb.copy()
-    np.maximum.at(z, md.cut_z, md.cut_icpt + md.cut_slope * c[md.cut_c])
-    out[md.z_cols] = z
+    # segments filled in order up to the count
+    out[md.seg_cols] = np.clip(c[md.seg_c] - md.seg_a, 0.0, 1.0)
     return out
 
 
@@ -460,6 +487,9 @@ class _LpChain:
         self.h.passModel(lp)
         self.rc = np.zeros(nx)
         self.rounds = 0
+        self.timed_out = False  # a wall-clock limit (not a deterministic budget) stopped a solve
+        self.group_y: np.ndarray | None = None  # full y column per group (−1: none), if set
+        self.price_per_group = PRICE_PER_GROUP
         self.stop = stop
         if stop is not None:
 
@@ -549,16 +579,38 @@ class _LpChain:
         self.rows = np.concatenate([self.rows, r])
         self.deferred = np.zeros(0, np.int64)
 
-    def add_below(self, cost: np.ndarray, threshold: float) -> bool | None:
-        """Add every missing, still eligible move column with reduced cost < ``threshold``
-        (reduced costs of the last pricing); whether there was any, ``None`` (nothing added)
-        when they would more than double the LP."""
+    def satisfies(self, v: np.ndarray, tol: float = 1e-6) -> bool:
+        """Whether the full-space vector ``v`` meets the bounds and the rows of the model
+        (the rows added later, e.g. the shortfall limit, are not checked)."""
+        v = np.asarray(v, float)[: len(self.lb)]
+        if ((v < self.lb - tol) | (v > self.ub + tol)).any():
+            return False
+        act = self.a @ v
+        return bool(((act >= self.row_lo - tol) & (act <= self.row_up + tol)).all())
+
+    def add_cheapest(self, cost: np.ndarray, k: int) -> None:
+        """Add, per group, its ``k`` cheapest move columns under ``cost`` that are missing."""
+        c = np.asarray(cost[: self.nx], float)
+        order = np.lexsort((np.arange(self.nx), c, self.xg))
+        g = self.xg[order]
+        first = np.r_[0, np.flatnonzero(np.diff(g)) + 1] if self.nx else np.zeros(0, np.int64)
+        nth = np.arange(self.nx) - np.repeat(first, np.diff(np.r_[first, self.nx]))
+        pick = order[nth < k]
+        pick = pick[~self.in_master[pick]]
+        if len(pick):
+            self._add_moves(pick, cost)
+
+    def missing_below(self, threshold: float) -> int:
+        """Missing, still eligible move columns with reduced cost < ``threshold`` (last
+        pricing)."""
+        return int((~self.in_master & self.eligible & (self.rc < threshold)).sum())
+
+    def add_missing_below(self, cost: np.ndarray, threshold: float) -> None:
+        """Add the columns of :meth:`missing_below`, unless they would more than double the LP
+        (then the MIP's own bound is simply not claimed)."""
         k = np.flatnonzero(~self.in_master & self.eligible & (self.rc < threshold))
-        if len(k) > max(1000, int(self.in_master.sum())):
-            return None
-        if len(k):
+        if len(k) and len(k) <= max(1000, int(self.in_master.sum())):
             self._add_moves(k, cost)
-        return bool(len(k))
 
     def add_rows(
         self,
@@ -602,6 +654,40 @@ class _LpChain:
             self.h.changeRowsBounds(len(r), r, rv[r], rv[r])  # type: ignore[attr-defined]
         self.eligible &= np.abs(self.rc) <= tol
 
+    def _gub_bound(self, obj: float) -> float:
+        """A Lagrangian bound that keeps each group's own limit ``Σ_j x_gj = y_g ≤ |g|``
+        (``-inf`` without :attr:`group_y`).
+
+        With the row duals π of the last solve on every other row, group g contributes
+        ``|g| · min(0, min_j d_gj + d_yg)`` (d: reduced costs) instead of one ``min(0, d)·|g|``
+        per missing target, so it is at least as tight as ``LP + Σ min(0, d)·ub``. Written as
+        ``LP + Σ_g (that − d·value of its held columns)``; groups with a locked move (a lower
+        bound of 1) keep the plain form.
+        """
+        if self.group_y is None:
+            return -INF
+        sol = self.h.getSolution()
+        cd, cv = np.asarray(sol.col_dual), np.asarray(sol.col_value)
+        nx, G, yc = self.nx, len(self.group_y), self.group_y
+        d = self.rc
+        usable = self.in_master | self.eligible
+        gmin = np.full(G, INF)
+        np.minimum.at(gmin, self.xg[usable], d[usable])
+        has = yc >= 0
+        dy, yv, size = np.zeros(G), np.zeros(G), np.zeros(G)
+        py = self.pos[yc[has]]
+        dy[has], yv[has], size[has] = cd[py], cv[py], self.ub[yc[has]]
+        held = np.flatnonzero(self.in_master)
+        held_terms = dy * yv
+        np.add.at(held_terms, self.xg[held], d[held] * cv[self.pos[held]])
+        inner = size * np.minimum(0.0, np.where(np.isfinite(gmin), gmin, 0.0) + dy)
+        locked = np.zeros(G, bool)
+        locked[self.xg[self.lb[:nx] > 0]] = True
+        box_locked = np.minimum(0.0, d) * self.ub[:nx]
+        box = float(box_locked[~self.in_master & self.eligible & locked[self.xg]].sum())
+        ok = has & ~locked
+        return obj + float((inner - held_terms)[ok].sum()) + box
+
     def _price(self, cost: np.ndarray, tol: float) -> tuple[np.ndarray, float]:
         """Move columns to add (most negative reduced cost first, a few per group) and
         ``Σ min(0, d)·ub`` over the missing ones."""
@@ -618,12 +704,29 @@ class _LpChain:
         g = self.xg[cand]
         first = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
         nth = np.arange(len(cand)) - np.repeat(first, np.diff(np.r_[first, len(cand)]))
-        return cand[nth < PRICE_PER_GROUP], slack
+        return cand[nth < self.price_per_group], slack
 
-    def solve(self, cost: np.ndarray, limit: float, tol: float = 1e-7) -> MipResult:
+    def solve(
+        self,
+        cost: np.ndarray,
+        limit: float,
+        iterations: int,
+        rounds: int,
+        tol: float = 1e-7,
+        cold: bool = False,
+    ) -> MipResult:
         """Minimise ``cost`` (full space) over the full LP by column generation; status as in
         :class:`~solvers.highs_model.MipResult` (``feasible``: stopped before the pricing
-        proved optimality, ``bound`` then the Lagrangian bound)."""
+        proved optimality, ``bound`` then the Lagrangian bound).
+
+        Deterministic budgets stop it: at most ``iterations`` simplex iterations over all
+        re-solves (a new pricing round only while the iterations left cover the last
+        round's) and ``rounds`` pricing rounds. With ``cold`` the first solve starts from
+        scratch instead of the last basis, and so does a re-solve after pricing in more than
+        :data:`COLD_RESOLVE_COLUMNS` columns (a deterministic rule). Every round's Lagrangian
+        bound is valid; the best is kept. ``limit`` (seconds) is only a safety net; when
+        it fires :attr:`timed_out` is set (the result may then differ between runs).
+        """
         t = time.perf_counter()
         end = t + float(limit)
         cost = np.asarray(cost, float)
@@ -632,9 +735,19 @@ class _LpChain:
         )
         last: MipResult | None = None  # the last restricted optimum, with its bound
         self.h.setOptionValue("simplex_strategy", 1)  # dual simplex (costs/bounds/rows changed)
-        while True:
-            self.h.setOptionValue("time_limit", max(0.01, end - time.perf_counter()))
+        used = last_round = n_added = 0
+        for rnd in range(max(1, rounds) + 1):
+            # HiGHS counts its time limit over the instance's whole life, not per run
+            self.h.setOptionValue(
+                "time_limit", self.h.getRunTime() + max(0.01, end - time.perf_counter())
+            )
+            self.h.setOptionValue("simplex_iteration_limit", max(1, iterations - used))
+            if cold and (rnd == 0 or n_added > COLD_RESOLVE_COLUMNS):
+                self.h.clearSolver()  # from scratch (presolve, dual simplex), see the caller
+                self.h.setOptionValue("simplex_strategy", 1)
             self.h.run()
+            last_round = int(self.h.getInfo().simplex_iteration_count)
+            used += last_round
             ms = self.h.getModelStatus()
             if ms == highspy.HighsModelStatus.kInfeasible:
                 missing = np.flatnonzero(~self.in_master & self.eligible)
@@ -643,6 +756,8 @@ class _LpChain:
                 self._add_moves(missing, cost)  # a restricted master proves nothing
                 continue
             if ms != highspy.HighsModelStatus.kOptimal:
+                if ms == highspy.HighsModelStatus.kTimeLimit or _stopped(self.stop):
+                    self.timed_out = True
                 if last is not None:  # stopped while re-solving: the previous round stands
                     last.seconds = time.perf_counter() - t
                     return last
@@ -654,13 +769,23 @@ class _LpChain:
             secs = time.perf_counter() - t
             if not len(add):
                 return MipResult("optimal", x, obj, obj, secs, secs)
-            last = MipResult("feasible", x, obj, obj + slack, secs, secs)
-            if time.perf_counter() >= end or (self.stop is not None and self.stop.is_set()):
+            best = max(obj + slack, self._gub_bound(obj), last.bound if last else -INF)
+            last = MipResult("feasible", x, obj, best, secs, secs)
+            # a round starts only when the budget left covers the last one (a round cut off
+            # by the budget would cost time and give nothing)
+            if rnd >= rounds or iterations - used < last_round:
+                return last
+            if time.perf_counter() >= end or _stopped(self.stop):
+                self.timed_out = True
                 return last
             self._add_moves(add, cost)
+            n_added = len(add)
             self.rounds += 1
-            # new columns leave the basis primal feasible: primal simplex from it
-            self.h.setOptionValue("simplex_strategy", 4)
+            # new columns leave the basis primal feasible
+            self.h.setOptionValue("simplex_strategy", RESOLVE_STRATEGY)
+        if last is None:
+            return MipResult("no_solution", None, INF, -INF, time.perf_counter() - t, None)
+        return last
 
 
 def _initial_master(p: RotationProblem, md: _Model, start: np.ndarray) -> np.ndarray:
@@ -686,33 +811,42 @@ def _restricted_mip(
     chain: _LpChain,
     cost: np.ndarray,
     start: np.ndarray | None,
+    fixed: np.ndarray,
+    value: np.ndarray,
     limit: float,
     settings: RotationSettings,
     stop: threading.Event | None,
-) -> MipResult:
-    """Branch and bound (HiGHS MIP, 1 thread, seeded) over the columns the LP chain holds.
+) -> tuple[MipResult, bool]:
+    """Branch and bound (HiGHS MIP, 1 thread, seeded, at most ``settings.mip_nodes`` nodes)
+    over the columns the LP chain holds, with the full-space columns ``fixed`` fixed at
+    ``value``; also whether the wall-clock safety net ``limit`` stopped it.
 
-    Its dual bound holds for that column set only, so the caller replaces it with the LP's.
+    Its dual bound holds for that column set and fixing only, so the caller uses the LP's.
     """
     t = time.perf_counter()
     lp = chain.h.getLp()
     lp.col_cost_ = np.asarray(cost, float)[chain.cols]
+    fx = fixed[chain.cols]
+    lo, up = np.asarray(lp.col_lower_, float), np.asarray(lp.col_upper_, float)
+    lo[fx] = up[fx] = value[chain.cols][fx]
+    lp.col_lower_, lp.col_upper_ = lo, up
     cont, integ = highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger
     lp.integrality_ = [integ if c < chain.nx else cont for c in chain.cols.tolist()]
     h = new_highs()
-    h.setOptionValue("time_limit", float(limit))
+    h.setOptionValue("time_limit", max(0.01, float(limit)))
     h.setOptionValue("random_seed", int(settings.seed))
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", float(settings.mip_gap))
+    h.setOptionValue("mip_max_nodes", int(settings.mip_nodes))
     h.passModel(lp)
-    end = t + float(limit)
 
     def on_interrupt(e: object) -> None:
-        if _stopped(stop) or time.perf_counter() > end:
+        if _stopped(stop):
             e.interrupt()  # type: ignore[attr-defined]
 
-    h.cbMipInterrupt.subscribe(on_interrupt)
-    h.cbSimplexInterrupt.subscribe(on_interrupt)
+    if stop is not None:
+        h.cbMipInterrupt.subscribe(on_interrupt)
+        h.cbSimplexInterrupt.subscribe(on_interrupt)
     if start is not None:
         full = np.zeros(chain.n)
         full[: len(start)] = start
@@ -722,13 +856,14 @@ def _restricted_mip(
         h.setSolution(sol)
     h.run()
     secs = time.perf_counter() - t
+    timed_out = h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit or _stopped(stop)
     if h.getInfo().primal_solution_status != 2:  # no feasible solution
-        return MipResult("no_solution", None, INF, -INF, secs, None)
+        return MipResult("no_solution", None, INF, -INF, secs, None), timed_out
     x = np.zeros(chain.n)
     x[chain.cols] = np.asarray(h.getSolution().col_value, dtype=float)
     info = h.getInfo()
     obj = float(info.objective_function_value)
-    return MipResult("feasible", x, obj, float(info.mip_dual_bound), secs, secs)
+    return MipResult("feasible", x, obj, float(info.mip_dual_bound), secs, secs), timed_out
 
 
 def solve_mip(
@@ -766,8 +901,11 @@ def solve_mip(
         ok = (pos < md.nx) & (md.key[np.minimum(pos, md.nx - 1)] == hk) if md.nx else pos < 0
         np.add.at(xv, pos[ok], 1.0)
         start = _complete(md, xv, mip.n_cols)
-    balance = np.concatenate([md.c_cols, md.z_cols])  # not needed by pass 1
+    balance = md.seg_cols  # not needed by pass 1
     chain = _LpChain(mip, md.nx, md.xg, _initial_master(p, md, xv), balance, settings.seed, stop)
+    chain.group_y = np.where(md.ypos >= 0, md.y_cols[np.maximum(md.ypos, 0)], -1)
+    t_build = time.perf_counter() - t0
+    _emit(progress, "model built", t0)
 
     def add_rows(
         r: np.ndarray, c: np.ndarray, v: np.ndarray, lo: object, up: object, n: int
@@ -778,18 +916,24 @@ def solve_mip(
         return max(0.01, end - time.perf_counter())
 
     from_lp: dict[str, bool] = {}
+    budget = {
+        "lp_iterations": settings.lp_iterations,
+        "cg_rounds": settings.cg_rounds,
+        "mip_nodes": settings.mip_nodes,
+    }
 
     def run(
-        name: str, cost: np.ndarray, start: np.ndarray | None, limit: float, more: float = 0.0
+        name: str,
+        cost: np.ndarray,
+        start: np.ndarray | None,
+        limit: float,
+        cold: bool = False,
     ) -> MipResult:
-        # the LP relaxation first: when its optimum is integral it is proven optimal
+        # the LP relaxation first (column generation within the deterministic budgets): when
+        # its optimum is integral it is proven optimal
         t = time.perf_counter()
-        lp = chain.solve(cost, limit)
-        if lp.status in ("no_solution", "feasible") and more > 0 and not _stopped(stop):
-            # stopped before the LP optimum over every target: the tie-break cannot run, so
-            # its share goes here (HiGHS resumes from its basis, pricing from the held columns)
-            limit += more
-            lp = chain.solve(cost, more)
+        end = t + limit
+        lp = chain.solve(cost, limit, settings.lp_iterations, settings.cg_rounds, cold=cold)
         if lp.status == "infeasible":
             return lp
         if lp.x is not None and lp.status == "optimal":
@@ -797,35 +941,81 @@ def solve_mip(
             if np.abs(xs - np.round(xs)).max(initial=0.0) <= 1e-6:
                 from_lp[name] = True
                 return lp
-        # a fractional (or unfinished) LP: branch and bound over the columns the LP holds.
-        # Its bound holds for every target when no column left out could beat its list v:
-        # each has reduced cost d ≥ v − LP (pass 1, integer: > v − 1 − LP); else add those
-        # (unless they would more than double the LP) and repeat once.
-        converged = lp.status == "optimal"
-        step = 1.0 if name == "1" else 0.0
         r = MipResult("no_solution", None, INF, -INF, 0.0, None)
-        target = float(np.ceil(lp.bound - 1e-6)) if step else lp.bound
-        # HiGHS cannot stop its MIP presolve, so with a few seconds left the start list stands
-        least = min(MIN_MIP_SECONDS, 0.1 * settings.time_limit)
-        for _ in range(2 if limit - (time.perf_counter() - t) >= least else 0):
-            r = _restricted_mip(
-                chain, cost, start, max(0.01, limit - (time.perf_counter() - t)), settings, stop
+        if lp.x is not None:
+            # a fractional LP: fix every group the LP moves integrally at its LP value and
+            # branch (node budget) over the rest, within the columns the LP holds; the LP
+            # bound (Lagrangian while pricing is unfinished) stays the valid bound
+            xs = lp.x[: md.nx]
+            frac = np.abs(xs - np.round(xs)) > 1e-6
+            bad = np.zeros(len(p.groups), bool)
+            bad[md.xg[frac]] = True
+            fixed = np.zeros(chain.n, bool)
+            fixed[: md.nx] = ~bad[md.xg]
+            value = np.zeros(chain.n)
+            value[: md.nx] = np.round(xs)
+            r, late = _restricted_mip(chain, cost, start, fixed, value, left(end), settings, stop)
+            chain.timed_out |= late
+            target = float(np.ceil(lp.bound - 1e-6)) if name == "1" else lp.bound
+
+            def open_gap(r: MipResult) -> bool:
+                tol = settings.mip_gap * max(1.0, abs(r.objective))
+                return r.x is None or r.objective - target > tol
+
+            if open_gap(r) and not late and (r.x is not None or start is not None):
+                # the neighbourhood of the best list so far (RINS): fix the moves on which it
+                # and the LP agree, branch over the rest; that list is a solution, so this
+                # never ends worse than it
+                inc = r.x if r.x is not None else start
+                assert inc is not None
+                fixed = np.zeros(chain.n, bool)
+                fixed[: md.nx] = ~frac & (np.round(xs) == np.round(inc[: md.nx]))
+                value = np.zeros(chain.n)
+                value[: md.nx] = np.round(inc[: md.nx])
+                r2, late = _restricted_mip(
+                    chain, cost, inc[: mip.n_cols], fixed, value, left(end), settings, stop
+                )
+                chain.timed_out |= late
+                if r2.x is not None and (r.x is None or r2.objective < r.objective):
+                    r = r2
+            gap_left = open_gap(r)
+            own = -INF
+            if gap_left and len(chain.cols) <= FULL_MIP_COLUMNS and not late:
+                # small enough: branch over every held column, from the better list. A column
+                # left out with LP + d ≥ that list's value (pass 1, integer: > value − 1)
+                # cannot improve it, so the others come in first; when none is left after,
+                # the MIP's own bound holds for every target.
+                step = 1.0 if name == "1" else 0.0
+                converged = lp.status == "optimal"
+                if converged and r.x is not None:
+                    chain.add_missing_below(cost, r.objective - step - lp.objective + 1e-6)
+                better = r.x[: mip.n_cols] if r.x is not None else start
+                r2, late = _restricted_mip(
+                    chain, cost, better, np.zeros(chain.n, bool), value, left(end), settings, stop
+                )
+                chain.timed_out |= late
+                if r2.x is not None and (r.x is None or r2.objective <= r.objective):
+                    r = r2
+                if converged and r2.x is not None and not late:
+                    thr = r.objective - step - lp.objective + 1e-6
+                    if not chain.missing_below(thr):
+                        own = min(r2.bound, r.objective)
+            if r.x is not None:
+                r.bound = max(lp.bound, own)
+        if r.x is None and start is not None and chain.satisfies(start):
+            # the previous pass's list (or the HR list) stands, with the LP bound
+            r = MipResult("feasible", start.copy(), float(cost @ start), lp.bound, 0.0, None)
+            if lp.x is None:
+                r.bound = -INF
+        if r.x is None and not chain.timed_out and not _stopped(stop):
+            # no list yet (the LP budget ran out first and the HR list breaks a rule): branch
+            # over every held column, within the node budget
+            none = np.zeros(chain.n, bool)
+            r, late = _restricted_mip(
+                chain, cost, None, none, np.zeros(chain.n), left(end), settings, stop
             )
-            if r.x is None:
-                break
-            own, start = r.bound, r.x[: mip.n_cols]
-            r.bound = lp.bound if lp.x is not None else -INF
-            if not converged:
-                break
-            if r.objective <= target + 1e-6:
-                break  # meets the LP bound (rounded up in pass 1): proven
-            thr = r.objective - step - lp.objective + 1e-6
-            added = chain.add_below(cost, thr)
-            if added is None:
-                break
-            if not added:
-                r.bound = max(r.bound, min(own, r.objective))
-                break
+            chain.timed_out |= late
+            r.bound = lp.bound if lp.x is not None else -INF  # its own holds for its columns
         if r.x is not None:
             if name == "1":
                 r.bound = float(np.ceil(r.bound - 1e-6))  # integer weights: integer objective
@@ -837,8 +1027,8 @@ def solve_mip(
     # pass 1: shortfall
     cost1 = np.zeros(mip.n_cols)
     cost1[md.short_cols] = md.short_w
-    # pass 1 decides the weighted gap; pass 2 may also take the tie-break share (run())
     r1 = run("1", cost1, start, left(t0 + PASS1_SHARE * (main_end - t0)))
+    _emit(progress, "shortfall pass", t0)
     if r1.x is None:
         if r1.status == "infeasible":
             raise InfeasiblePlan(
@@ -857,27 +1047,35 @@ def solve_mip(
     chain.add_deferred()
     add_rows(np.zeros(len(md.short_cols), np.int64), md.short_cols, md.short_w, -INF, s1, 1)
     start = _complete(md, xv, mip.n_cols)
+    chain.add_cheapest(md.cost2, PASS2_TARGETS)
+    chain.price_per_group = PASS2_PRICE_PER_GROUP
     r2 = None
     if not _stopped(stop):
-        r2 = run("2", md.cost2, start, left(main_end), more=max(0.0, deadline - main_end - 0.5))
+        # cold: from pass 1's basis the city took 40k dual iterations where a fresh solve
+        # takes 25k, and warm primal re-solves after pricing cost ~5 ms an iteration there
+        r2 = run("2", md.cost2, start, left(deadline - 0.5), cold=True)
     if r2 is not None and r2.x is not None:
         xv2 = np.round(r2.x[: md.nx])
         full = _complete(md, xv2, mip.n_cols)
         if float(md.cost2 @ full) <= float(md.cost2 @ start):
             xv, start = xv2, full
-    obj2 = float(md.cost2 @ start)
-    # every pass-2 cost is ≥ 0 and z ≥ z_lb: a bound that holds whatever the LP reached
-    rest_floor = float(md.z_lb.sum())
+    obj2 = float(md.cost2 @ start) + md.const2
+    if r2 is not None:
+        r2.bound += md.const2
+    # every pass-2 cost is ≥ 0 and the balance term ≥ its least value: a bound whatever the LP
+    rest_floor = md.floor2
     stages["rest"] = (
         _stage(r2, obj2, 1.0 / TIER2_SCALE, floor=rest_floor)
         if r2 is not None
         else {"status": "skipped", "objective": obj2 / TIER2_SCALE}
     )
+    _emit(progress, "balance pass", t0)
 
     # pass 3: tie-break by rank sum among the pass-2 optima (the optimal face of its LP)
     tb_status = "skipped: pass 2 not solved at the root LP; pass-2 list kept"
     if deadline - time.perf_counter() <= 0.05 or _stopped(stop):
         tb_status = "skipped: no time left; pass-2 list kept"
+        chain.timed_out = True
     elif from_lp.get("2"):
         n0 = chain.n
         chain.restrict_to_optimal_face()
@@ -898,7 +1096,7 @@ def solve_mip(
         )
         cost3 = np.zeros(chain.n)
         cost3[d] = ranks[mem] + 1.0
-        r3 = chain.solve(cost3, min(left(deadline), settings.tie_break_share * settings.time_limit))
+        r3 = chain.solve(cost3, left(deadline), settings.lp_iterations, settings.cg_rounds)
         tb_status = f"{r3.status}; pass-2 list kept"
         if r3.x is not None:
             xv3 = r3.x[: md.nx]
@@ -907,7 +1105,7 @@ def solve_mip(
                 tb_status = "column generation unfinished; pass-2 list kept"
             elif np.abs(xv3 - np.round(xv3)).max(initial=0.0) > 1e-6:
                 tb_status = "LP optimum fractional; pass-2 list kept"
-            elif float(md.cost2 @ _complete(md, np.round(xv3), n0)) <= tol:
+            elif float(md.cost2 @ _complete(md, np.round(xv3), n0)) + md.const2 <= tol:
                 xv, tb_status = np.round(xv3), "optimal"
         stages["tie_break"] = _stage(r3, r3.objective if r3.x is not None else float("nan"), 1.0)
     stages.setdefault("tie_break", {"status": tb_status})
@@ -922,6 +1120,15 @@ def solve_mip(
         b2 = r2.bound if r2 is not None and r2.x is not None else -INF
         b2 = max(b2, rest_floor)
         bound = w.shortfall * s1 + min(b2, obj2) / TIER2_SCALE
+    deterministic = not chain.timed_out
+    if not deterministic:
+        status = "feasible"
+    stages["budget"] = {
+        "status": "deterministic limits" if deterministic else "time limit fired",
+        **budget,
+        "lp_rounds": chain.rounds,
+        "build_seconds": round(t_build, 3),
+    }
     sol = {(int(md.xg[k]), int(md.xj[k])): int(xv[k]) for k in np.flatnonzero(xv > 0.5).tolist()}
     return ModelSolution(
         x=sol,
@@ -931,7 +1138,13 @@ def solve_mip(
         tie_break_status=tb_status,
         solve_seconds=time.perf_counter() - t0,
         stages=stages,
+        deterministic=deterministic,
     )
+
+
+def _emit(progress: ProgressFn | None, message: str, t0: float) -> None:
+    if progress is not None:
+        progress(ProgressEvent(elapsed=time.perf_counter() - t0, message=message))
 
 
 def _stopped(stop: threading.Event | None) -> bool:

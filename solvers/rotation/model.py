@@ -67,6 +67,9 @@ class ModelSolution:
     tie_break_status: str
     solve_seconds: float
     stages: dict[str, dict[str, float | str]] = field(default_factory=dict)  # per pass (HiGHS)
+    #: False when a wall-clock limit (not a deterministic budget) ended a pass: the same
+    #: inputs and seed may then give another list
+    deterministic: bool = True
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -326,6 +329,8 @@ def build_and_solve(
         bound=bound,
         tie_break_status=tb_status,
         solve_seconds=time.perf_counter() - t0,
+        # CP-SAT stops on wall-clock time only: reproducible when both passes end optimal
+        deterministic=main_status == "optimal" and tb_status == "optimal",
     )
 
 

@@ -409,21 +409,44 @@ def build_problem(district: District, settings: RotationSettings) -> RotationPro
     serves = np.column_stack([district.serves(lv) for lv in LEVELS])
     is_open = (schools["status"].fillna("open").astype(str) != "closed").to_numpy()
 
-    keys: dict[tuple[object, ...], list[int]] = {}
-    for i in pool:
-        s_i = int(t.at[i, "spos"])
-        key: tuple[object, ...]
-        if i in personal:
-            key = ("p", i)
-        else:
-            key = (
-                s_i,
-                int(t.at[i, "upos"]),
-                *(bool(t.at[i, c]) for c in TEACHER_INDICATORS),
-                int(cell[i, 0]),
-                int(cell[i, 1]),
-            )
-        keys.setdefault(key, []).append(int(i))
+    # groups of interchangeable pool teachers (same school, subject, flags, home cell; personal
+    # rows alone), in the order of their first member (tie-break order), members in that order
+    n_pool_ = len(pool)
+    spos_a = t["spos"].to_numpy().astype(np.int64)
+    upos_a = t["upos"].to_numpy().astype(np.int64)
+    flag_a = np.column_stack([t[c].to_numpy().astype(bool) for c in TEACHER_INDICATORS])
+    is_personal = np.zeros(len(t), bool)
+    is_personal[list(personal)] = True
+    kmat = np.column_stack(
+        [spos_a[pool], upos_a[pool], flag_a[pool].astype(np.int64), cell[pool]]
+    ).astype(np.int64)
+    pers = is_personal[pool]
+    kmat[pers] = -1
+    kmat[pers, 0] = -1 - np.arange(n_pool_)[pers]  # a key of its own
+    if n_pool_:
+        _, first_pos, inv = np.unique(kmat, axis=0, return_index=True, return_inverse=True)
+        inv = inv.ravel()
+        gorder = np.argsort(first_pos, kind="stable")  # groups by their first member
+        grank = np.empty(len(gorder), np.int64)
+        grank[gorder] = np.arange(len(gorder))
+        gid = grank[inv]
+    else:
+        gid = np.zeros(0, np.int64)
+    n_groups = int(gid.max()) + 1 if n_pool_ else 0
+    by_g = np.argsort(gid, kind="stable")  # pool positions grouped, tie-break order within
+    mem_all = pool[by_g].astype(np.int64)
+    gsize = np.bincount(gid, minlength=n_groups)
+    gstart = np.r_[0, np.cumsum(gsize)[:-1]].astype(np.int64)
+    g_lead = mem_all[gstart] if n_groups else np.zeros(0, np.int64)
+    g_s, g_u = spos_a[g_lead], upos_a[g_lead]
+    lvl_cache: dict[tuple[str, int], tuple[bool, bool]] = {}
+    g_lp = np.zeros(n_groups, bool)
+    g_lj = np.zeros(n_groups, bool)
+    for gi in range(n_groups):
+        kk = (str(level[g_s[gi]]), int(g_u[gi]))
+        if kk not in lvl_cache:
+            lvl_cache[kk] = _teacher_levels(kk[0], subjects[kk[1]], settings)
+        g_lp[gi], g_lj[gi] = lvl_cache[kk]
 
     maxc = pol.max_commute_m
     groups: list[Group] = []
@@ -433,48 +456,82 @@ def build_problem(district: District, settings: RotationSettings) -> RotationPro
         for i, s in sorted(lock.items())
         if not in_pool[i]
     ]
-    for members in keys.values():
-        m0 = members[0]
-        s_i = int(t.at[m0, "spos"])
-        u = int(t.at[m0, "upos"])
-        lp, lj = _teacher_levels(level[s_i], subjects[u], settings)
-        ok = (direction[s_i] >= 0) & teaches[:, u] & is_open
-        ok &= (serves[:, 0] & lp) | (serves[:, 1] & lj)
-        hm = home[members]
-        d = np.sqrt(((hm[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))  # (m, S)
-        ok &= d.max(axis=0) <= maxc
-        for f in forbid.get(m0, set()) if len(members) == 1 else ():
-            ok[f] = False
-        cand = np.flatnonzero(ok)
-        mean_km = d.mean(axis=0) / 1000.0
-        short = need[cand, u] > count[cand, u]
-        order_c = np.lexsort((cand, mean_km[cand], ~short))
-        cand = cand[order_c][: settings.max_targets]
-        locked = lock.get(m0, -1) if len(members) == 1 else -1
-        if locked >= 0 and not ok[locked]:
-            lock_problems.append(
-                f"Teacher {t.at[m0, 'teacher_id']} is locked to {schools.at[locked, 'school_id']}, "
-                "but that school is not an allowed receiving school for them (direction, level, "
-                "subject, commute or history)."
+    flags_t = [tuple(bool(v) for v in row) for row in flag_a[g_lead]] if n_groups else []
+    # candidate targets per group in chunks (distances of every member to every school)
+    dir_ok = direction >= 0
+    teaches_t = np.ascontiguousarray(teaches.T)  # (U, S)
+    short_t = np.ascontiguousarray((need > count).T)
+    chunk_members = max(1, 4_000_000 // max(S, 1))
+    g0 = 0
+    while g0 < n_groups:
+        g1 = int(np.searchsorted(gstart, gstart[g0] + chunk_members, side="right"))
+        g1 = max(g1, g0 + 1)
+        g1 = min(g1, n_groups)
+        m0, m1 = int(gstart[g0]), int(gstart[g1 - 1] + gsize[g1 - 1])
+        hm = home[mem_all[m0:m1]]
+        d = np.hypot(hm[:, 0, None] - xy[None, :, 0], hm[:, 1, None] - xy[None, :, 1])  # (m, S)
+        starts = gstart[g0:g1] - m0
+        if m1 - m0 == g1 - g0:  # singletons only
+            dmax = dmean = d
+        else:  # most groups are singletons: reduce only the others
+            dmax, dmean = d[starts], d[starts]
+            for r in np.flatnonzero(gsize[g0:g1] > 1).tolist():
+                blk = d[starts[r] : starts[r] + gsize[g0 + r]]
+                dmax[r], dmean[r] = blk.max(axis=0), blk.mean(axis=0)
+        gs_c, gu_c = g_s[g0:g1], g_u[g0:g1]
+        ok = dir_ok[gs_c] & teaches_t[gu_c] & is_open[None, :]
+        ok &= (serves[None, :, 0] & g_lp[g0:g1, None]) | (serves[None, :, 1] & g_lj[g0:g1, None])
+        ok &= dmax <= maxc
+        short = short_t[gu_c]
+        mean_km = dmean / 1000.0
+        # short of the subject first, then nearest, then school order (stable sort)
+        sort_key = np.where(ok, np.where(short, 0.0, 1e7) + mean_km, np.inf)
+        order_c = np.argsort(sort_key, axis=1, kind="stable")
+        for r in range(g1 - g0):
+            gi = g0 + r
+            members = mem_all[gstart[gi] : gstart[gi] + gsize[gi]]
+            m_first = int(members[0])
+            single = len(members) == 1
+            okr = ok[r]
+            if single and m_first in forbid:
+                okr = okr.copy()
+                for f in forbid[m_first]:
+                    okr[f] = False
+                row_order = order_c[r][okr[order_c[r]]]
+            else:
+                row_order = order_c[r][: settings.max_targets]
+                row_order = row_order[okr[row_order]]
+            cand = row_order[: settings.max_targets]
+            locked = lock.get(m_first, -1) if single else -1
+            if locked >= 0 and not okr[locked]:
+                lock_problems.append(
+                    f"Teacher {t.at[m_first, 'teacher_id']} is locked to "
+                    f"{schools.at[locked, 'school_id']}, but that school is not an allowed "
+                    "receiving school for them (direction, level, subject, commute or history)."
+                )
+                locked = -1
+            elif locked >= 0 and locked not in cand:
+                cand = np.append(cand, locked)
+            cand = np.sort(cand)
+            pr = prefs.get(m_first) if single else None
+            pref_rank = (
+                np.array([pr.get(int(j), 0) for j in cand], dtype=np.int64)
+                if pr
+                else np.zeros(len(cand), dtype=np.int64)
             )
-            locked = -1
-        elif locked >= 0 and locked not in cand:
-            cand = np.append(cand, locked)
-        cand = np.sort(cand)
-        pr = prefs.get(m0, {}) if len(members) == 1 else {}
-        pref_rank = np.array([pr.get(int(j), 0) for j in cand], dtype=np.int64)
-        groups.append(
-            Group(
-                members=tuple(members),
-                school=s_i,
-                subject=u,
-                flags=tuple(bool(t.at[m0, c]) for c in TEACHER_INDICATORS),  # type: ignore[arg-type]
-                targets=cand,
-                commute_km=mean_km[cand],
-                pref_rank=pref_rank,
-                locked=locked,
+            groups.append(
+                Group(
+                    members=tuple(int(v) for v in members),
+                    school=int(gs_c[r]),
+                    subject=int(gu_c[r]),
+                    flags=flags_t[gi],  # type: ignore[arg-type]
+                    targets=cand,
+                    commute_km=mean_km[r, cand],
+                    pref_rank=pref_rank,
+                    locked=locked,
+                )
             )
-        )
+        g0 = g1
 
     n_pool = len(pool)
     quota = ceil_share(pol.rotation_share, n_pool)

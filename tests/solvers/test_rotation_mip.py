@@ -91,7 +91,7 @@ def test_pricing_bound_is_valid_before_convergence() -> None:
     cost = md.cost2.copy()  # pass 2 costs: commute differs between targets
     no_balance = np.zeros(0, np.int64)
     full = mip._LpChain(md.mip, md.nx, md.xg, np.ones(md.nx, bool), no_balance, 0, None)
-    best = full.solve(cost, 5.0)
+    best = full.solve(cost, 5.0, iterations=10**9, rounds=10**6)
     assert best.status == "optimal"
     master = np.zeros(md.nx, bool)
     last = md.nx - 1 - np.unique(md.xg[::-1], return_index=True)[1]
@@ -105,3 +105,7 @@ def test_pricing_bound_is_valid_before_convergence() -> None:
     obj = part.h.getInfo().objective_function_value
     assert slack < 0  # something to price in, so the bound is not trivial
     assert obj + slack <= best.objective + 1e-6 <= obj + 1e-6
+    # the bound that keeps each group's own limit: valid, and at least as tight
+    part.group_y = np.where(md.ypos >= 0, md.y_cols[np.maximum(md.ypos, 0)], -1)
+    gub = part._gub_bound(obj)
+    assert obj + slack - 1e-6 <= gub <= best.objective + 1e-6
