@@ -57,14 +57,23 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
+#: HiGHS threads for every instance in this process. HiGHS's thread scheduler is global and
+#: fixed by the first run: an instance asking for another count fails with kError ("the
+#: scheduler has already been initialized"), so a layout solve (HiGHS default) followed by a
+#: catchment solve (1 thread) in one process, as in the API service, would fail. One thread
+#: also keeps every solve deterministic for its seed.
+HIGHS_THREADS = 1
+
+
 def new_highs() -> highspy.Highs:
-    """A HiGHS instance with its banner and log switched off."""
+    """A HiGHS instance with its banner and log switched off, on :data:`HIGHS_THREADS`."""
     try:
         with _quiet_stdout():
             h = highspy.Highs()
     except OSError:  # no file descriptor 1 (embedded use): accept the banner
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", HIGHS_THREADS)
     return h
 
 

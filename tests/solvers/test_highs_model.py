@@ -46,3 +46,34 @@ def test_stop_event_already_set_returns_quickly() -> None:
     ev.set()
     r = m.solve(time_limit=30, stop=ev)
     assert r.seconds < 10
+
+
+def test_every_solver_shares_one_thread_count() -> None:
+    """A layout MIP, then a one-thread MIP, in one fresh process (as in the API service).
+
+    HiGHS fixes its global thread scheduler at the first run; before every instance was made
+    with HIGHS_THREADS, the layout's HiGHS default (2 threads here) made the next catchment or
+    rotation solve fail with kError ("scheduler has already been initialized").
+    """
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from solvers.benchdata import FacilityInstance
+from solvers.layout.highs_model import solve_highs
+from solvers.layout.problem import FacilityProblem
+from solvers.highs_model import SparseMip, new_highs, HIGHS_THREADS
+inst = FacilityInstance(name="t", kind="test", cost=np.array([[0.0, 1, 10], [10, 9, 0]]),
+    demand=np.array([1.0, 1, 1]), capacity=np.array([2.0, 2.0]), fixed_cost=np.array([20.0, 20.0]))
+raw = solve_highs(FacilityProblem.from_instance(inst), time_limit=10, seed=0)
+m = SparseMip()
+x = m.add_vars(2, ub=1.0, cost=-np.array([3.0, 2.0]), integer=True)
+m.add_rows(np.zeros(2, int), x, np.array([2.0, 1.0]), lower=-np.inf, upper=2.0)
+res = m.solve(time_limit=10, threads=1)
+print(raw.status, res.status, new_highs().getOptionValue("threads")[1] == HIGHS_THREADS)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split() == ["optimal", "optimal", "True"], out.stdout + out.stderr
