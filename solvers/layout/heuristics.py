@@ -54,13 +54,18 @@ def _near(d: np.ndarray, open_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 
 def uncapacitated_local_search(
-    problem: FacilityProblem, *, time_limit: float = 5.0, seed: int = 0
+    problem: FacilityProblem,
+    *,
+    time_limit: float = 5.0,
+    seed: int = 0,
+    initial: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """An open set for an uncapacitated problem by greedy + swap/add/drop local search.
 
     Deterministic (ties broken by lowest index; ``seed`` is unused but kept for the
-    signature of future randomised variants). Returns ``None`` when the problem is not
-    uncapacitated or too large for dense arrays.
+    signature of future randomised variants). ``initial`` (bool per facility) replaces the
+    greedy start, e.g. a rounded LP solution; it is completed greedily if it has fewer than p
+    open. Returns ``None`` when the problem is not uncapacitated or too large for dense arrays.
     """
     del seed
     if not is_uncapacitated(problem) or problem.n_facilities * problem.n_customers > MAX_DENSE:
@@ -70,11 +75,15 @@ def uncapacitated_local_search(
     f = np.where(problem.fixed_open, 0.0, problem.open_cost)
     allowed = ~problem.forbidden
     is_open = problem.fixed_open.copy()
+    if initial is not None:
+        is_open |= np.asarray(initial, dtype=bool) & allowed
     p = problem.p
     exact = p is not None and problem.p_limit == "exactly"
+    if initial is not None and p is not None and is_open.sum() > p:
+        return None
     # greedy: add the facility with the largest saving
     d1 = d[is_open].min(axis=0) if is_open.any() else np.full(problem.n_customers, np.inf)
-    while True:
+    while initial is None or (exact and p is not None and is_open.sum() < p):
         if p is not None and is_open.sum() >= p:
             break
         cand = np.flatnonzero(allowed & ~is_open)
