@@ -95,7 +95,8 @@ def solve_highs(
     lp_only : bool
         Solve the LP relaxation by interior point (no crossover) and return the duals of the
         "served once" rows in ``info['duals']`` (Lagrange multipliers for
-        :mod:`solvers.layout.lagrangian`); the solution arrays are then empty.
+        :mod:`solvers.layout.lagrangian`) and the fractional ``info['lp_open']`` (y) and
+        ``info['lp_assign']`` (x per pair); the solution arrays are then empty.
     options : dict, optional
         Extra HiGHS options (name → value), set after the defaults.
     """
@@ -319,7 +320,9 @@ def solve_highs(
         h.setOptionValue("solver", "ipm")
         h.setOptionValue("run_crossover", "off")
         h.run()
-        duals = np.asarray(h.getSolution().row_dual)[:n_c].copy()
+        sol = h.getSolution()
+        duals = np.asarray(sol.row_dual)[:n_c].copy()
+        col_val = np.asarray(sol.col_value)
         return RawSolve(
             "lp",
             float(h.getInfo().objective_function_value),
@@ -328,7 +331,13 @@ def solve_highs(
             np.zeros((n_f, n_l), np.int64),
             -np.ones(n_c, np.int64),
             time.perf_counter() - t_start,
-            {"duals": duals, "lp_status": h.modelStatusToString(h.getModelStatus())},
+            {
+                "duals": duals,
+                "lp_status": h.modelStatusToString(h.getModelStatus()),
+                # fractional values, used as a guide by the kernel search in capacitated.py
+                "lp_open": col_val[y0 : y0 + n_f].copy(),
+                "lp_assign": col_val[x0 : x0 + n_p].copy(),
+            },
         )
     integ = np.concatenate(col_int)
     ints = np.flatnonzero(integ).astype(np.int32)
