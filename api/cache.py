@@ -7,7 +7,9 @@ bytes. Each entry carries a strong ETag (a hash of the bytes), so a client sendi
 bytes; it lives in ``app.state`` (one per app), never in a module global.
 
 Access rules still run on every request: an entry records the kinds of the runs it is about
-and the route checks the caller against them before serving it.
+and the route checks the caller against them before serving it. A body that differs by role
+(a run's status: full for hr/admin, the aggregate view of rotation runs for the others) is
+kept under one key per view, so one role's body is never served to another.
 """
 
 from __future__ import annotations

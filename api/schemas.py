@@ -261,15 +261,28 @@ class RunPublic(BaseModel):
     status: RunStatus
     seed: int
     time_limit: float | None
-    settings: dict[str, Any] = Field(description="The effective solver settings.")
+    settings: dict[str, Any] = Field(
+        description="The effective solver settings (rotation runs, roles other than hr and "
+        "admin: the allow-listed keys only)."
+    )
     progress: Progress
     summary: dict[str, Any] | None = Field(
-        None, description="The CLI's summary.json, when finished."
+        None,
+        description="The CLI's summary.json, when finished. Rotation runs, roles other than "
+        "hr and admin: the aggregate KPIs only (quota, rotated, backbone figures, CVs, "
+        "shortfall, solver figures), never a teacher id, name or exemption reason.",
     )
-    error: str | None = Field(None, description="Why the run failed or was cancelled.")
+    error: str | None = Field(
+        None,
+        description="Why the run failed or was cancelled (rotation runs, roles other than hr "
+        "and admin: a fixed text, and no error_details).",
+    )
     error_details: list[ProblemError] = Field(default_factory=list)
     cancel_requested: bool
-    files: list[str] = Field(default_factory=list, description="Stored output files.")
+    files: list[str] = Field(
+        default_factory=list,
+        description="Stored output files (empty for rotation runs unless hr or admin).",
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -8,13 +8,20 @@ from collections.abc import AsyncIterable, Callable
 from typing import Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api.cache import REVALIDATE, Cached, ResponseCache, respond
 from api.deps import AuditDep, Reader, ServiceDep, SettingsDep
-from api.routes.common import check_kind_access, check_run_access, problems, run_public
+from api.routes.common import (
+    check_kind_access,
+    check_run_access,
+    problems,
+    public_progress,
+    run_public,
+    sees_full,
+)
 from api.schemas import AssignmentPublic, RunPublic, RunsPublic
 from api.security import PERSONAL, RUN_PERMISSION, Principal
 from scenarios.errors import Conflict, NotFound
@@ -32,14 +39,6 @@ def _readable_run(run_id: str, service: ScenarioService, principal: Principal) -
     run = service.store.get_run(run_id)
     check_run_access(run, principal, service)
     return run
-
-
-def readable_run(run_id: str, service: ServiceDep, principal: Reader) -> Run:
-    """The run, if the caller may read it (404, 403 otherwise)."""
-    return _readable_run(run_id, service, principal)
-
-
-ReadableRun = Annotated[Run, Depends(readable_run)]
 
 
 def _result_file(run: Run, name: str, service: ScenarioService) -> tuple[str, bytes]:
@@ -61,16 +60,15 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RunsPublic:
-    """Runs, newest first (rotation runs only for hr and admin)."""
-    kinds = [
-        k
-        for k in service.runners.kinds()
-        if principal.can(PERSONAL) or not service.runners.personal(k)
-    ]
+    """Runs, newest first. Rotation runs are listed for every reader; without teacher access
+    (roles other than hr and admin) they come in the aggregate view (see ``get_run``)."""
     rows, count = service.store.list_runs(
-        kinds=kinds, statuses=[status] if status else None, limit=limit, offset=offset
+        kinds=list(service.runners.kinds()),
+        statuses=[status] if status else None,
+        limit=limit,
+        offset=offset,
     )
-    return RunsPublic(data=[run_public(r, service) for r in rows], count=count)
+    return RunsPublic(data=[run_public(r, service, principal) for r in rows], count=count)
 
 
 @router.get(
@@ -87,17 +85,22 @@ async def get_run(
     gap, elapsed) and, when done, ``summary``: the same JSON as the CLI's summary.json.
 
     A finished run never changes: it is served from memory with an ``ETag`` (send it back in
-    ``If-None-Match`` for a 304); a run in progress is read from the store every time."""
+    ``If-None-Match`` for a 304); a run in progress is read from the store every time.
+
+    Rotation runs hold teacher personal data: roles other than hr and admin get the
+    aggregate view — allow-listed summary keys (counts, quota, shares, CVs, solver figures),
+    allow-listed settings, numeric progress, an empty ``files`` list, and ``error`` replaced by
+    a fixed text without ``error_details``. Their downloads stay hr/admin only."""
     cache = _cache(request)
-    key = ("run", run_id)
+    # one cache entry per view, so a full (hr) body is never served to another role
+    key = ("run", run_id, "full" if principal.can(PERSONAL) else "aggregate")
     hit = cache.get(key)
     if hit is not None:
-        check_kind_access(hit.kinds, principal, service)
         return respond(request, hit)
 
     def load() -> tuple[bool, Cached]:
-        run = _readable_run(run_id, service, principal)
-        body = run_public(run, service).model_dump_json().encode()
+        run = service.store.get_run(run_id)
+        body = run_public(run, service, principal).model_dump_json().encode()
         return run.status in FINISHED, Cached(body, JSON, (run.kind,))
 
     finished, entry = await run_in_threadpool(load)
@@ -114,20 +117,24 @@ async def get_run(
     responses=problems(403, 404),
 )
 async def stream_run_events(
-    run_id: str, request: Request, service: ServiceDep, settings: SettingsDep, run: ReadableRun
+    run_id: str, request: Request, service: ServiceDep, settings: SettingsDep, principal: Reader
 ) -> AsyncIterable[ServerSentEvent]:
     """Events: ``status`` when the status changes, ``progress`` when progress changes, and a
-    final ``end`` with the whole run; the stream then closes."""
+    final ``end`` with the whole run; the stream then closes. Rotation runs: the aggregate
+    view (as in ``get_run``) for roles other than hr and admin."""
+    run = await anyio.to_thread.run_sync(service.store.get_run, run_id)
+    full = sees_full(run, principal, service)
     last_status, last_progress, seq = None, None, 0
     while True:
         if run.status != last_status:
             last_status, seq = run.status, seq + 1
             yield ServerSentEvent(event="status", id=str(seq), data={"status": run.status})
-        if run.progress and run.progress != last_progress:
-            last_progress, seq = run.progress, seq + 1
-            yield ServerSentEvent(event="progress", id=str(seq), data=run.progress)
+        progress = run.progress if full else public_progress(run.progress)
+        if progress and progress != last_progress:
+            last_progress, seq = progress, seq + 1
+            yield ServerSentEvent(event="progress", id=str(seq), data=progress)
         if run.status in FINISHED:
-            public = await anyio.to_thread.run_sync(run_public, run, service)
+            public = await anyio.to_thread.run_sync(run_public, run, service, principal)
             yield ServerSentEvent(event="end", id=str(seq + 1), data=public.model_dump(mode="json"))
             return
         if await request.is_disconnected():
@@ -333,7 +340,8 @@ async def get_run_file(
     principal: Reader,
     audit: AuditDep,
 ) -> Response:
-    """One of the files listed in the run's ``files`` (summary.json, diff.csv, decisions.csv...)."""
+    """One of the files listed in the run's ``files`` (summary.json, diff.csv, decisions.csv...).
+    Every file of a rotation run is hr/admin only (403 for other roles)."""
     entry = await _result(
         request,
         service,

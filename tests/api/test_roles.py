@@ -17,12 +17,15 @@ def test_rotation_results_are_for_hr_and_admin_only(api: Api, dataset_id: str) -
         xlsx = api.client.get(f"/v1/runs/{run['id']}/rotation?format=xlsx", headers=api.as_(role))
         assert xlsx.content.startswith(b"PK")
     for role in ("analyst", "planner"):
-        for path in ("", "/rotation", "/events", "/files/summary.json"):
+        for path in ("/rotation", "/files/summary.json"):
             r = api.client.get(f"/v1/runs/{run['id']}{path}", headers=api.as_(role))
             assert r.status_code == 403, (role, path)
             assert r.json()["detail"] == FORBIDDEN_PERSONAL.format(role)
+        # issue #6: the run itself (aggregate view) is listed and readable, without files
         listed = api.client.get("/v1/runs", headers=api.as_(role)).json()
-        assert run["id"] not in {x["id"] for x in listed["data"]}
+        assert run["id"] in {x["id"] for x in listed["data"]}
+        seen = api.client.get(f"/v1/runs/{run['id']}", headers=api.as_(role)).json()
+        assert seen["status"] == "done" and seen["files"] == []
     assert run["id"] in {
         x["id"] for x in api.client.get("/v1/runs", headers=api.as_("hr")).json()["data"]
     }
