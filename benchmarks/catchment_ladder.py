@@ -342,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _notes() -> list[str]:
     return [
-        "Machine shared with other agents during the run (loaded); times are wall-clock.",
+        f"1-min load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
+        "(about 1 = this benchmark alone; more = other jobs shared the cores); times are "
+        "wall-clock.",
         "Instances: planner.generate.make_district(units, primary_schools, secondary_schools, "
         "teachers=200, seed) with the sizes and seeds in the table.",
         "time_limit_s is per level; levels are solved one after the other; gap_limit stops the "

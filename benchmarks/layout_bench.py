@@ -106,8 +106,12 @@ def summary_notes(
         f"our time: median {med:.2f} s, max {max(times, default=math.nan):.2f} s; "
         f"time limit {time_limit:g} s per instance for ours, "
         f"{baseline_time_limit or time_limit:g} s for the baseline; seed {seed}.",
-        "Machine shared with other jobs (2 cores, up to 9 agents): times are upper bounds.",
-        "ours = HiGHS MIP (solvers.layout.solve_facility); baseline = dense PuLP + CBC, 1 thread; "
+        f"1-min load average when the set finished: {os.getloadavg()[0]:.2f} on 2 cores "
+        "(about 1 = this benchmark alone; more = other jobs shared the cores and times are "
+        "upper bounds).",
+        "ours = solvers.layout.solve_facility: the radius formulation + HiGHS MIP for "
+        "uncapacitated problems, Lagrangian + HiGHS MIP on the classical formulation for "
+        "capacitated ones; baseline = dense PuLP + CBC, 1 thread; "
         "time_ratio = baseline time / our time.",
     ]
 

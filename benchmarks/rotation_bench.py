@@ -157,10 +157,11 @@ def main(argv: list[str] | None = None) -> None:
     df.to_csv(results / "rotation_bench.csv", index=False)
     facts = (
         f"date {dt.datetime.now().isoformat(timespec='seconds')}, {platform.platform()}, "
-        f"python {platform.python_version()}, {os.cpu_count()} cores (shared with other jobs), "
+        f"python {platform.python_version()}, {os.cpu_count()} cores, "
         f"seed {args.seed}; peak_rss_mib is the process peak so far (cumulative). "
-        f"load average at the end {os.getloadavg()[0]:.1f} (other agents share the cores, "
-        "so seconds are pessimistic). gap is on the weighted objective (shortfall dominates); "
+        f"1-min load average at the end {os.getloadavg()[0]:.1f} (about 1 = this benchmark "
+        "alone; more = other jobs shared the cores and seconds are pessimistic). "
+        "gap is on the weighted objective (shortfall dominates); "
         "gap_rest is pass 2 (balance, commute, preferences, moves) alone."
     )
     (results / "rotation_bench.md").write_text(
