@@ -405,6 +405,10 @@ def solve_highs(
         return RawResult(None, "unknown", -np.inf, None, time.perf_counter() - t0, {})
     h.setOptionValue("time_limit", float(max(left, 0.01)))
     h.setOptionValue("mip_rel_gap", float(settings.gap_limit if gap is None else gap))
+    # HiGHS 1.16's root reduced-cost heuristic solves nested sub-MIPs whose presolve
+    # (strengthenInequalities) can run for minutes without calling any callback, so neither
+    # the deadline nor `stop` can end it (seen on the sample county's overflow pass at 20 s).
+    h.setOptionValue("mip_heuristic_run_root_reduced_cost", False)
     if node_limit is not None:
         h.setOptionValue("mip_max_nodes", int(max(node_limit, 1)))
     if solution_limit is not None:
