@@ -11,26 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solvers.benchdata import FacilityInstance, load_instance
+from solvers.benchdata import load_instance
 from solvers.layout import FacilityProblem, FacilitySettings, evaluate, solve_facility
 from solvers.layout.highs_model import solve_highs
 from solvers.layout.radius import radius_applies, solve_radius
-
-
-def instance(cost: list[list[float]], **kw: object) -> FacilityInstance:
-    """A facilities × customers instance with unit demand, uncapacitated, free by default."""
-    c = np.array(cost, dtype=float)
-    m, n = c.shape
-    base: dict[str, object] = dict(
-        name="tiny",
-        kind="test",
-        cost=c,
-        demand=np.ones(n),
-        capacity=np.full(m, np.inf),
-        fixed_cost=np.zeros(m),
-    )
-    base.update(kw)
-    return FacilityInstance(**base)  # type: ignore[arg-type]
+from tests.solvers.test_layout import instance
 
 
 def line(points: list[float], p: int) -> FacilityProblem:
