@@ -38,7 +38,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from solvers.layout.heuristics import capacitated_applies, capacitated_local_search
+from solvers.layout.heuristics import (
+    capacitated_applies,
+    capacitated_local_search,
+    single_source_capacitated,
+)
 from solvers.layout.highs_model import integral_costs, solve_highs
 from solvers.layout.problem import FacilityProblem, FacilitySolution, evaluate
 from solvers.progress import ProgressEvent, ProgressFn
@@ -81,21 +85,9 @@ class LnsResult:
 
 
 def lns_applies(problem: FacilityProblem) -> bool:
-    """One seat pool, hard capacity, no modules / size limits / minimum loads / budget.
-
-    Unlike :func:`~solvers.layout.heuristics.capacitated_applies` there is no size cap: the
-    search works on the sparse pairs and never builds a dense matrix.
-    """
-    return bool(
-        problem.n_levels == 1
-        and problem.overflow_penalty is None
-        and np.isfinite(problem.capacity).any()
-        and not np.isfinite(problem.size_limit).any()
-        and not (problem.min_load > 0).any()
-        and not (problem.max_modules > 0).any()
-        and problem.budget is None
-        and problem.fallback_cost is None
-    )
+    """:func:`~solvers.layout.heuristics.single_source_capacitated`, with no size cap: the
+    search works on the sparse pairs and never builds a dense matrix."""
+    return single_source_capacitated(problem)
 
 
 class _Pairs:
@@ -527,7 +519,7 @@ def capacitated_start(
     not of the supported kind or no feasible start is found (then the MIP starts cold).
     """
     t_start = time.perf_counter()
-    if not (capacitated_applies(problem) and lns_applies(problem)):
+    if not capacitated_applies(problem):
         return None
     first = capacitated_local_search(
         problem, time_limit=max(time_limit * local_search_share, 0.01), seed=seed

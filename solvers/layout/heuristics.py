@@ -165,8 +165,9 @@ def assign_cheapest(problem: FacilityProblem, open_: np.ndarray) -> np.ndarray:
 _UNPLACED = 1e9
 
 
-def capacitated_applies(problem: FacilityProblem) -> bool:
-    """One seat pool, hard capacities, no modules, limits or budget, and small enough."""
+def single_source_capacitated(problem: FacilityProblem) -> bool:
+    """One seat pool, hard capacities, no modules, size limits, minimum loads or budget
+    (CPMP, SSCFLP), at any size."""
     return bool(
         problem.n_levels == 1
         and problem.overflow_penalty is None
@@ -176,6 +177,13 @@ def capacitated_applies(problem: FacilityProblem) -> bool:
         and not (problem.max_modules > 0).any()
         and problem.budget is None
         and problem.fallback_cost is None
+    )
+
+
+def capacitated_applies(problem: FacilityProblem) -> bool:
+    """:func:`single_source_capacitated` and small enough for the dense heuristics."""
+    return (
+        single_source_capacitated(problem)
         and problem.n_facilities * problem.n_customers <= MAX_DENSE
     )
 
