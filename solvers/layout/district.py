@@ -39,7 +39,7 @@ from planner.jsonsafe import dumps
 from planner.model import District
 from planner.policy import LEVELS, Level
 from solvers.catchment.types import CatchmentSettings, LevelSolution
-from solvers.layout.problem import FacilityProblem, FacilitySolution
+from solvers.layout.problem import FacilityProblem, FacilitySolution, unserved_customers
 from solvers.layout.solve import FacilitySettings, solve_facility
 from solvers.progress import ProgressFn
 
@@ -383,10 +383,7 @@ def explain_district(district: District, built: DistrictLayoutProblem) -> list[s
     or no school teaching the level within reach). Empty when there is none.
     """
     pb = built.problem
-    openable = ~pb.forbidden
-    served = np.zeros(pb.n_customers, dtype=bool)
-    served[pb.pair_customer[openable[pb.pair_facility]]] = True
-    lonely = np.flatnonzero(~served & (pb.demand > 0))
+    lonely = unserved_customers(pb)
     if lonely.size == 0:
         return []
     units = district.units

@@ -342,6 +342,15 @@ def evaluate(
     return terms, bad
 
 
+def unserved_customers(problem: FacilityProblem) -> np.ndarray:
+    """Customers with demand but no pair to a facility that may open (nor a fallback)."""
+    ok_pair = ~problem.forbidden[problem.pair_facility]
+    served = np.bincount(problem.pair_customer[ok_pair], minlength=problem.n_customers) > 0
+    if problem.fallback_cost is not None:
+        served |= np.isfinite(problem.fallback_cost)
+    return np.flatnonzero(~served & (problem.demand > 0))
+
+
 def explain_infeasible(problem: FacilityProblem) -> list[str]:
     """Reasons, with numbers, why no solution can exist; empty when none is found.
 
@@ -352,11 +361,7 @@ def explain_infeasible(problem: FacilityProblem) -> list[str]:
     """
     reasons: list[str] = []
     openable = ~problem.forbidden
-    ok_pair = openable[problem.pair_facility]
-    served = np.bincount(problem.pair_customer[ok_pair], minlength=problem.n_customers) > 0
-    if problem.fallback_cost is not None:
-        served |= np.isfinite(problem.fallback_cost)
-    lonely = np.flatnonzero(~served & (problem.demand > 0))
+    lonely = unserved_customers(problem)
     if lonely.size:
         reasons.append(
             f"{lonely.size} customer(s) have no allowed facility that may open "
