@@ -9,9 +9,6 @@ import typer
 
 from planner.model import District
 
-#: The note a downgraded problem carries (see planner.io.inspect_folder's ``unused``).
-_SKIPPED = "this command does not read"
-
 
 def load_or_exit(district_dir: Path, unused: Collection[str] = ()) -> District:
     """Load a district folder; on errors print every problem (file, row, column) and exit 1.
@@ -21,7 +18,7 @@ def load_or_exit(district_dir: Path, unused: Collection[str] = ()) -> District:
     it was skipped and how many problems it has.
     """
     from planner.errors import ValidationFailed
-    from planner.io import load_district_with_warnings
+    from planner.io import SKIPPED_NOTE, load_district_with_warnings
 
     try:
         district, warnings = load_district_with_warnings(district_dir, unused)
@@ -31,7 +28,7 @@ def load_or_exit(district_dir: Path, unused: Collection[str] = ()) -> District:
         raise typer.Exit(1) from None
     skipped: dict[str, int] = {}
     for w in warnings:
-        if _SKIPPED in w.expected:
+        if SKIPPED_NOTE in w.expected:
             skipped[w.file] = skipped.get(w.file, 0) + 1
     for file, n in skipped.items():
         typer.echo(

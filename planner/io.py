@@ -1051,6 +1051,8 @@ def _check_loaded(
 HR_TABLES: tuple[str, ...] = ("teachers", "couples", "preferences", "staffing")
 #: Tables only the forecast and multi-year commands read.
 FORECAST_TABLES: tuple[str, ...] = ("births", "enrolment_history", "housing")
+#: Words every problem downgraded by ``unused`` carries in its ``expected`` text.
+SKIPPED_NOTE = "this command does not read"
 
 
 def inspect_folder(path: str | Path, unused: Collection[str] = ()) -> LoadResult:
@@ -1205,7 +1207,7 @@ def _downgrade_unused(out: Problems, unused: Collection[str]) -> set[str]:
             out.items[i] = replace(
                 prob,
                 severity="warning",
-                expected=f"{prob.expected} (this command does not read {prob.file}: skipped)",
+                expected=f"{prob.expected} ({SKIPPED_NOTE} {prob.file}: skipped)",
             )
             dropped.add(stem)
     return dropped
@@ -1265,6 +1267,7 @@ __all__ = [
     "EXTRA_SCHEMAS",
     "FORECAST_TABLES",
     "HR_TABLES",
+    "SKIPPED_NOTE",
     "HEADER_SEARCH_ROWS",
     "LoadResult",
     "NON_NEGATIVE_INTEGER",
