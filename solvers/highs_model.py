@@ -189,21 +189,19 @@ class SparseMip:
         *,
         time_limit: float,
         seed: int = 0,
-        threads: int = 1,
         gap: float = 1e-6,
         relax: bool = False,
         start: np.ndarray | None = None,
         progress: ProgressFn | None = None,
         stop: threading.Event | None = None,
     ) -> MipResult:
-        """Solve with HiGHS; deterministic for a seed and thread count.
+        """Solve with HiGHS (:data:`HIGHS_THREADS` threads); deterministic for a seed.
 
         ``start`` is a full primal vector given to HiGHS as a starting solution.
         """
         h = new_highs()
         h.setOptionValue("time_limit", float(time_limit))
         h.setOptionValue("random_seed", int(seed))
-        h.setOptionValue("threads", int(threads))
         h.setOptionValue("mip_rel_gap", float(gap))
         h.passModel(self.to_lp(relax=relax))
         t0 = time.perf_counter()

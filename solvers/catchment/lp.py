@@ -51,7 +51,7 @@ def solve_lp(
     """
     t0 = time.perf_counter()
     deadline = t0 + max(time_limit, 0.01)
-    h = make_highs(model, integer=False, seed=seed, threads=1)
+    h = make_highs(model, integer=False, seed=seed)
     h.setOptionValue("time_limit", float(max(deadline - time.perf_counter(), 0.01)))
     if iteration_limit is not None:
         h.setOptionValue("simplex_iteration_limit", int(max(iteration_limit, 1)))

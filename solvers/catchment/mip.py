@@ -322,11 +322,10 @@ def build_model(pb: CatchmentProblem, settings: CatchmentSettings) -> LinearMode
 # -- HiGHS ---------------------------------------------------------------------------------
 
 
-def make_highs(model: LinearModel, *, integer: bool, seed: int, threads: int = 1) -> highspy.Highs:
+def make_highs(model: LinearModel, *, integer: bool, seed: int) -> highspy.Highs:
     """A silent, deterministic :class:`highspy.Highs` holding the model (MIP or its LP)."""
     h = new_highs()
     h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("threads", int(threads))
     lp = highspy.HighsLp()
     lp.num_col_ = model.n_cols
     lp.num_row_ = int(model.row_lo.size)
@@ -399,7 +398,7 @@ def solve_highs(
     start = time.perf_counter()
     t0 = start if t0 is None else t0
     deadline = start + max(time_limit, 0.01)
-    h = make_highs(model, integer=True, seed=settings.seed, threads=1)
+    h = make_highs(model, integer=True, seed=settings.seed)
     left = deadline - time.perf_counter()
     if left <= 0:
         return RawResult(None, "unknown", -np.inf, None, time.perf_counter() - t0, {})

@@ -271,13 +271,12 @@ class _Runner:
         self,
         deadline: float,
         seed: int,
-        threads: int,
         stop: threading.Event | None,
         progress: ProgressFn | None,
         t0: float,
         integral: bool,
     ) -> None:
-        self.deadline, self.seed, self.threads = deadline, seed, threads
+        self.deadline, self.seed = deadline, seed
         self.stop, self.progress, self.t0, self.integral = stop, progress, t0, integral
 
     def left(self) -> float:
@@ -289,7 +288,6 @@ class _Runner:
     def highs(self, model: _Model, *, mip: bool) -> highspy.Highs:
         h = new_highs()
         h.setOptionValue("random_seed", int(self.seed))
-        h.setOptionValue("threads", int(self.threads))
         h.setOptionValue("time_limit", float(max(self.left(), 0.01)))
         h.setOptionValue("mip_rel_gap", 0.0)
         # integral costs: a gap below 1 proves optimality without a tolerance
@@ -342,7 +340,6 @@ def solve_radius(
     time_limit: float,
     seed: int = 0,
     start: np.ndarray | None = None,
-    threads: int = 1,
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
     t0: float | None = None,
@@ -362,12 +359,11 @@ def solve_radius(
     time_limit : float
         Wall-clock seconds for this call (model building, LPs and MIPs together).
     seed : int
-        HiGHS ``random_seed``; with ``threads`` fixed the answer is deterministic.
+        HiGHS ``random_seed`` (one thread, ``solvers.highs_model.HIGHS_THREADS``): the answer
+        is deterministic.
     start : numpy.ndarray, optional
         (n_facilities,) bool open set of a feasible solution: its cost is the upper bound U
         for the reductions and the MIP start.
-    threads : int
-        HiGHS threads.
     progress, stop
         Progress callback and cancel event (checked inside HiGHS as well).
     t0 : float, optional
@@ -402,7 +398,7 @@ def solve_radius(
         np.allclose(problem.pair_cost, np.round(problem.pair_cost), rtol=0, atol=1e-9)
         and np.allclose(problem.open_cost, np.round(problem.open_cost), rtol=0, atol=1e-9)
     )
-    run = _Runner(t_begin + time_limit, seed, threads, stop, progress, t0, integral)
+    run = _Runner(t_begin + time_limit, seed, stop, progress, t0, integral)
     n_f = problem.n_facilities
     full = _Levels(problem, problem.forbidden)  # true costs are always taken on the full problem
     info: dict[str, object] = {"method": "radius", "levels": full.n_levels}

@@ -447,7 +447,6 @@ class _LpChain:
     ) -> None:
         self.h = new_highs()
         self.h.setOptionValue("random_seed", int(seed))
-        self.h.setOptionValue("threads", 1)
         lp = mip.to_lp(relax=True)
         a = sp.csc_matrix(
             (lp.a_matrix_.value_, lp.a_matrix_.index_, lp.a_matrix_.start_),
@@ -835,7 +834,6 @@ def _restricted_mip(
     h = new_highs()
     h.setOptionValue("time_limit", max(0.01, float(limit)))
     h.setOptionValue("random_seed", int(settings.seed))
-    h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", float(settings.mip_gap))
     h.setOptionValue("mip_max_nodes", int(settings.mip_nodes))
     h.passModel(lp)

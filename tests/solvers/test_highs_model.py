@@ -70,7 +70,7 @@ raw = solve_highs(FacilityProblem.from_instance(inst), time_limit=10, seed=0)
 m = SparseMip()
 x = m.add_vars(2, ub=1.0, cost=-np.array([3.0, 2.0]), integer=True)
 m.add_rows(np.zeros(2, int), x, np.array([2.0, 1.0]), lower=-np.inf, upper=2.0)
-res = m.solve(time_limit=10, threads=1)
+res = m.solve(time_limit=10)
 print(raw.status, res.status, new_highs().getOptionValue("threads")[1] == HIGHS_THREADS)
 """
     out = subprocess.run(
