@@ -417,6 +417,32 @@ def _round_balance(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def over_size_limit(district: District, total_pupils: np.ndarray) -> list[str]:
+    """Ids of the schools whose pupils (both levels) exceed ``policy.school_size_limit``."""
+    schools = district.schools
+    limits = np.array([district.policy.school_size_limit(str(lv)) for lv in schools["level"]])
+    return [str(x) for x in schools["school_id"].to_numpy()[np.asarray(total_pupils) > limits]]
+
+
+def class_sizes(
+    district: District, assignment: dict[Level, np.ndarray]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The class-size bands per level and the schools over the size limit under ``assignment``.
+
+    The same figures as ``compute_metrics(...)["levels"][level]["classes"]`` and
+    ``["school_size"]["schools"]``, without the travel, balance and teacher work (solvers call
+    it on every plan). A level missing from ``assignment`` keeps today's schools.
+    """
+    classes: dict[str, dict[str, Any]] = {}
+    total = np.zeros(len(district.schools), dtype=np.int64)
+    for level in LEVELS:
+        a = assignment[level] if level in assignment else district.current(level)
+        figures, per = _level_metrics(district, level, np.asarray(a, dtype=np.int64))
+        classes[level] = figures["classes"]
+        total = total + per["pupils"]
+    return classes, over_size_limit(district, total)
+
+
 def compute_metrics(
     district: District,
     assignment: dict[Level, np.ndarray] | None = None,
@@ -473,7 +499,7 @@ def compute_metrics(
     schools = district.schools
     total_pupils = school_pupils["primary"] + school_pupils["junior"]
     records: list[dict[str, Any]] = []
-    violations: list[str] = []
+    violations = over_size_limit(district, total_pupils)
     ind_by_level = {lvl: df.set_index("school") for lvl, df in indicators.items()}
     for i in range(n_schools):
         limit = policy.school_size_limit(str(schools["level"].iat[i]))
@@ -490,8 +516,6 @@ def compute_metrics(
             if eligible_per_school is None
             else int(eligible_per_school[i]),
         }
-        if total_pupils[i] > limit:
-            violations.append(rec["school_id"])
         for level in LEVELS:
             p = per[level]
             if not (district.serves(level)[i] or p["pupils"][i] > 0):

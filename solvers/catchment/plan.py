@@ -440,11 +440,11 @@ class CatchmentPlan:
         state once any phase-in is complete). Adds ``classes`` to each level block and a warning
         per level with classes over the cap; returns the school-size block.
         """
-        from planner.metrics import compute_metrics
+        from planner.metrics import class_sizes
 
-        m = compute_metrics(self.district, self.assignment)
+        by_level, over = class_sizes(self.district, self.assignment)
         for level, block in levels.items():
-            c = m["levels"].get(level, {}).get("classes")
+            c = by_level.get(level)
             if not c:
                 continue
             block["classes"] = {
@@ -473,9 +473,7 @@ class CatchmentPlan:
                     f"{c['super_large_min']}; largest {c['largest']}); seats are a per-school "
                     "total, so see `schoolplan metrics --assignment` per school"
                 )
-        size = m.get("school_size", {})
-        over = [str(x) for x in size.get("schools", [])]
-        n_over = int(size.get("violations", 0))
+        n_over = len(over)
         if n_over:
             warnings.append(
                 f"{n_over} school(s) over the school-size limit: "
