@@ -132,3 +132,9 @@ def respond(request: Request, entry: Cached, cache_control: str = IMMUTABLE) -> 
     return Response(
         entry.content, media_type=entry.media_type, headers={**entry.headers, **headers}
     )
+
+
+def response_cache(request: Request) -> ResponseCache:
+    """The app's response cache (``app.state.responses``, made by ``api.app.create_app``)."""
+    cache: ResponseCache = request.app.state.responses
+    return cache

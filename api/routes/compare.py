@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.cache import REVALIDATE, Cached, ResponseCache, respond
+from api.cache import REVALIDATE, Cached, respond, response_cache
 from api.deps import Comparer, ServiceDep
 from api.routes.common import aggregate_summary, problems
 from api.schemas import ComparePublic
@@ -64,7 +64,7 @@ async def compare(
             "give 2 to 10 run ids separated by commas",
             [FieldError("query/runs", f"not a run id: {bad[0]!r}")],
         )
-    cache: ResponseCache = request.app.state.responses
+    cache = response_cache(request)
     key = ("compare", *ids)
     hit = cache.get(key)
     if hit is not None:  # the body is the same for every reader: aggregate figures only

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.cache import REVALIDATE, Cached, ResponseCache, respond
+from api.cache import REVALIDATE, Cached, respond, response_cache
 from api.deps import AuditDep, Reader, ServiceDep, SettingsDep
 from api.routes.common import (
     check_kind_access,
@@ -91,7 +91,7 @@ async def get_run(
     aggregate view — allow-listed summary keys (counts, quota, shares, CVs, solver figures),
     allow-listed settings, numeric progress, an empty ``files`` list, and ``error`` replaced by
     a fixed text without ``error_details``. Their downloads stay hr/admin only."""
-    cache = _cache(request)
+    cache = response_cache(request)
     # one cache entry per view, so a full (hr) body is never served to another role
     key = ("run", run_id, "full" if principal.can(PERSONAL) else "aggregate")
     hit = cache.get(key)
@@ -176,7 +176,7 @@ async def _result(
     409 not done, 404 no such file); on a hit the run exists, is finished and has the file,
     so only the caller's access is checked.
     """
-    cache = _cache(request)
+    cache = response_cache(request)
     hit = cache.get(("result", run_id, *key))
     if hit is not None:
         check_kind_access(hit.kinds, principal, service)
@@ -352,11 +352,6 @@ async def get_run_file(
     )
     audit.download("download_file", "run", run_id, file=name)
     return respond(request, entry)
-
-
-def _cache(request: Request) -> ResponseCache:
-    cache: ResponseCache = request.app.state.responses
-    return cache
 
 
 def _attachment(run_id: str, name: str) -> dict[str, str]:
