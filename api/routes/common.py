@@ -132,57 +132,42 @@ def run_public(run: Run, service: ScenarioService, principal: Principal | None =
     caller without teacher access to a personal-data run, the aggregate view: allow-listed
     summary, settings and progress, no files, no error details.
     """
+    fields = {
+        "id": run.id,
+        "scenario_id": run.scenario_id,
+        "dataset_id": run.dataset_id,
+        "kind": run.kind,
+        "status": run.status,
+        "seed": run.seed,
+        "time_limit": run.time_limit,
+        "cancel_requested": run.cancel_requested,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "created_by": run.created_by,
+    }
     if principal is not None and not sees_full(run, principal, service):
-        return _aggregate_public(run)
-    return RunPublic.model_validate(
-        {
-            "id": run.id,
-            "scenario_id": run.scenario_id,
-            "dataset_id": run.dataset_id,
-            "kind": run.kind,
-            "status": run.status,
-            "seed": run.seed,
-            "time_limit": run.time_limit,
-            "settings": run.settings,
-            "progress": run.progress or {},
-            "summary": run.summary,
-            "error": run.error,
-            "error_details": run.error_details or [],
-            "cancel_requested": run.cancel_requested,
-            "files": [f.name for f in service.store.run_files(run.id)]
-            if run.status == "done"
-            else [],
-            "created_at": run.created_at,
-            "started_at": run.started_at,
-            "finished_at": run.finished_at,
-            "created_by": run.created_by,
-        }
-    )
-
-
-def _aggregate_public(run: Run) -> RunPublic:
-    return RunPublic.model_validate(
-        {
-            "id": run.id,
-            "scenario_id": run.scenario_id,
-            "dataset_id": run.dataset_id,
-            "kind": run.kind,
-            "status": run.status,
-            "seed": run.seed,
-            "time_limit": run.time_limit,
+        # the aggregate view: allow-listed figures, no files, no free text
+        fields |= {
             "settings": aggregate_settings(run.settings or {}),
             "progress": public_progress(run.progress),
             "summary": aggregate_summary(run.summary),
             "error": REDACTED_ERROR if run.error else None,
             "error_details": [],
-            "cancel_requested": run.cancel_requested,
             "files": [],
-            "created_at": run.created_at,
-            "started_at": run.started_at,
-            "finished_at": run.finished_at,
-            "created_by": run.created_by,
         }
-    )
+    else:
+        fields |= {
+            "settings": run.settings,
+            "progress": run.progress or {},
+            "summary": run.summary,
+            "error": run.error,
+            "error_details": run.error_details or [],
+            "files": [f.name for f in service.store.run_files(run.id)]
+            if run.status == "done"
+            else [],
+        }
+    return RunPublic.model_validate(fields)
 
 
 def check_run_access(run: Run, principal: Principal, service: ScenarioService) -> None:
