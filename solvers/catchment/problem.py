@@ -115,12 +115,20 @@ def _pairs_for_level(
     usable: np.ndarray,
     cur: np.ndarray,
     cur_ok: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Allowed sparse pairs (before locking and contiguity), sorted by unit, cost, school."""
+    """Allowed sparse pairs (before locking and contiguity), sorted by unit, cost, school.
+
+    ``extra`` (units, schools): pairs kept besides the ``k`` cheapest, e.g. those added by
+    pricing (:mod:`.pricing`); they must be allowed pairs (the travel rules still apply).
+    """
     warnings: list[str] = []
     n_units = len(district.units)
+    n_schools = len(district.schools)
     k = settings.k_nearest
     keep_u = np.flatnonzero(cur_ok)
+    ex_u = np.zeros(0, np.int64) if extra is None else np.asarray(extra[0], dtype=np.int64)
+    ex_s = np.zeros(0, np.int64) if extra is None else np.asarray(extra[1], dtype=np.int64)
     if district.travel is None:
         pr = candidate_pairs(
             district.unit_xy(),
@@ -128,7 +136,7 @@ def _pairs_for_level(
             k=k,
             max_dist=settings.max_travel,
             school_mask=usable,
-            must_include=(keep_u, cur[keep_u]),
+            must_include=(np.r_[keep_u, ex_u], np.r_[cur[keep_u], ex_s]),
         )
         u, s, c = pr.unit, pr.school, pr.cost
     else:
@@ -162,6 +170,8 @@ def _pairs_for_level(
         ptr = np.concatenate(([0], np.cumsum(np.bincount(u, minlength=n_units))))
         rank = np.arange(u.size) - ptr[u]
         ok = (rank < k) | (s == cur[u])
+        if ex_u.size:
+            ok |= np.isin(u * n_schools + s, ex_u * n_schools + ex_s)
         u, s, c = u[ok], s[ok], c[ok]
     if settings.alpha is not None:
         # Within (1 + alpha) × today's travel; today's school itself always allowed.
@@ -238,7 +248,11 @@ def _close_under_support(
 
 
 def build_problem(
-    district: District, level: Level, settings: CatchmentSettings
+    district: District,
+    level: Level,
+    settings: CatchmentSettings,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+    adjacency: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CatchmentProblem:
     """Compile one level of a district into a :class:`CatchmentProblem`.
 
@@ -250,6 +264,12 @@ def build_problem(
         The level to plan.
     settings : CatchmentSettings
         Travel rules, sparsity, phase-in, stability cap, contiguity.
+    extra : (units, schools), optional
+        Allowed pairs to keep besides each unit's ``k_nearest`` (pairs priced in by
+        :func:`.pricing.price_pairs`).
+    adjacency : (a, b), optional
+        The unit adjacency edges, when already computed (a rebuild with more pairs); computed
+        from the geometry otherwise.
 
     Returns
     -------
@@ -282,7 +302,7 @@ def build_problem(
         movable = pupils.copy()
     enrolled = pupils - movable
 
-    u, s, c, w = _pairs_for_level(district, level, settings, usable, cur, cur_ok)
+    u, s, c, w = _pairs_for_level(district, level, settings, usable, cur, cur_ok, extra)
     stranded_mask = np.zeros(n_units, dtype=bool)
     warnings += w
     if c.size and not (np.isfinite(c).all() and (c >= 0).all()):
@@ -297,7 +317,7 @@ def build_problem(
     u, s, c = u[ok], s[ok], c[ok]
 
     if settings.contiguity != "none":
-        adj_a, adj_b = unit_adjacency(district)
+        adj_a, adj_b = adjacency if adjacency is not None else unit_adjacency(district)
     else:  # not needed by the model; plan.py / check.py compute adjacency for reporting
         adj_a = adj_b = np.zeros(0, dtype=np.int64)
     unit_xy, school_xy = district.unit_xy(), district.school_xy()

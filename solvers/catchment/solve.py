@@ -4,7 +4,9 @@ Pipeline per level (:func:`solve_level`), all against one budget (:class:`_Budge
 -------------------------------------------------------------------------------
 1. :func:`.explain.explain_infeasibility` — raise :class:`~planner.errors.InfeasiblePlan`
    with numbers before any solver runs; seat shortages become warnings.
-2. :func:`.mip.build_model` — the rows of the formulation.
+2. :func:`.mip.build_model` — the rows of the formulation. With ``price_pairs`` (and the
+   district), :func:`_price_loop` first prices the pairs beyond the k nearest against the LP
+   duals and adds those that could improve the plan (:mod:`.pricing`, column generation).
 3. Closer-neighbour: a contiguous plan at once — :func:`.heuristic.grow` (catchments grown from
    the schools' units, capacity-aware) and :func:`.heuristic.local_search` (boundary moves).
 4. :func:`.lp.solve_lp` — the LP relaxation (HiGHS): a proven lower bound for the sparse model.
@@ -25,6 +27,8 @@ Pipeline per level (:func:`solve_level`), all against one budget (:class:`_Budge
    at its first better plan (:func:`rins_core`).
 6. CP-SAT (``settings.solver="cpsat"``, hinted with the best plan) or HiGHS (given it as a MIP
    start) on the reduced model, for the time left.
+   With pricing, the omitted pairs that could beat the best plan join the model first
+   (step 2d), and RINS runs before the overflow pass when there is no contiguity.
 7. Re-evaluate the best plan in exact floats (:func:`.problem.evaluate`); the reported bound is
    the best proven one: ``max(LP bound, overflow-pass bound, min(solver bound, plan used for
    fixing))``. Status ``optimal`` only when proven; stopped at ``gap_limit`` or the clock:
@@ -38,10 +42,9 @@ settings and seed give the same plan whatever the machine's speed or load; the w
 a safety cap (:data:`WALL_CAP_FACTOR` × ``time_limit``), and a stage it stops makes
 ``info["deterministic"]`` false. Otherwise the stages share the wall-clock ``time_limit``.
 
-The bound is proven for the *sparse pair set* (``k_nearest`` cheapest allowed pairs per unit plus
-today's school; ``info["bound_scope"]``). A plan reported optimal is optimal for that set; a pair
-outside it (a unit's (k+1)-th school) is never considered, which matters only when the k nearest
-schools of a unit are all full. Raise ``k_nearest`` to widen the set.
+With pricing (the default when :func:`.pricing.pricing_applies`), the bound holds for all allowed
+pairs (:func:`_full_scope_bound`); otherwise it is proven for the *sparse pair set* (``k_nearest``
+cheapest allowed pairs per unit plus today's school; ``info["bound_scope"]``).
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ from solvers.catchment.lp import (
     solve_lp,
 )
 from solvers.catchment.mip import LinearModel, RawResult, build_model, solve_highs
+from solvers.catchment.pricing import price_pairs, price_tolerance, pricing_applies
 from solvers.catchment.problem import CatchmentProblem, build_problem, evaluate
 from solvers.catchment.types import (
     CatchmentSettings,
@@ -78,6 +82,13 @@ from solvers.progress import Cancelled, ProgressEvent, ProgressFn
 
 #: Share of the time left the LP relaxation may use.
 LP_TIME_SHARE = 0.5
+#: Share of the budget the pricing rounds (LP, price, add pairs) may use; unconverged, the
+#: bound takes the remaining negative reduced costs into account (:func:`_full_scope_bound`).
+PRICE_BUDGET_SHARE = 0.15
+#: Pricing completion (step 2d) adds the omitted pairs that could improve the best plan when
+#: there are at most max(this many, this share of the model's pairs).
+COMPLETION_MIN_PAIRS = 2000
+COMPLETION_SHARE = 0.5
 #: Share of the time left each local search may use.
 HEURISTIC_TIME_SHARE = 0.15
 #: Share of the time left the LP-guided neighbourhood search (RINS) may use.
@@ -286,6 +297,7 @@ def solve_level(
     settings: CatchmentSettings,
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
+    district: District | None = None,
 ) -> LevelSolution:
     """Solve one level's catchment problem.
 
@@ -300,6 +312,10 @@ def solve_level(
         Receives :class:`~solvers.progress.ProgressEvent` on each new plan or bound.
     stop : threading.Event, optional
         When set, the solve returns its best plan so far (status ``feasible``).
+    district : District, optional
+        The district ``problem`` was built from. With it (and ``settings.price_pairs``), the
+        pairs beyond the k nearest are priced in (:func:`_price_loop`) and the bound holds for
+        all allowed pairs; without it, only for the sparse pair set.
 
     Returns
     -------
@@ -328,7 +344,6 @@ def solve_level(
     reasons = explain_infeasibility(None, pb)
     if reasons:
         raise InfeasiblePlan(reasons)
-    warnings = [*pb.warnings, *capacity_warnings(pb)]
 
     def elapsed() -> float:
         return time.perf_counter() - t0
@@ -345,16 +360,33 @@ def solve_level(
 
     emit(None, None, "start")
     model = build_model(pb, settings)
-    nz = int(model.A.nnz)
-    budget.charge(SETUP_SECONDS_PER_NZ * nz)
+    budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
     info: dict[str, object] = {
-        "n_pairs": pb.n_pairs,
-        "n_rows": int(model.row_lo.size),
         "bound_scope": f"sparse pair set: {settings.k_nearest} nearest allowed schools per unit "
         "plus today's school",
-        "build_seconds": elapsed(),
-        "contiguity_waived": np.flatnonzero(pb.contiguity_waived).astype(np.int64),
     }
+    lp_first: LPResult | None = None
+    pricing_on = (
+        district is not None
+        and settings.price_pairs
+        and settings.price_rounds > 0
+        and pricing_applies(pb, settings)
+    )
+    excluded = np.zeros(0, dtype=np.int64)
+    if pricing_on:
+        assert district is not None
+        pb, model, lp_first, excluded, p_info = _price_loop(district, pb, model, settings, budget)
+        info.update(p_info)
+        emit(None, lp_first.objective if p_info["pricing_converged"] else None, "priced pairs")
+    warnings = [*pb.warnings, *capacity_warnings(pb)]
+    info.update(
+        {
+            "n_pairs": pb.n_pairs,
+            "n_rows": int(model.row_lo.size),
+            "build_seconds": elapsed(),
+            "contiguity_waived": np.flatnonzero(pb.contiguity_waived).astype(np.int64),
+        }
+    )
     stages: dict[str, dict[str, float | None]] = {}
     best: np.ndarray | None = None
     best_obj = np.inf
@@ -387,10 +419,10 @@ def solve_level(
         tol = max(1e-9 * max(1.0, abs(best_obj)), settings.gap_limit * abs(best_obj))
         return bool(best_obj - low <= tol)
 
-    def improve(start: np.ndarray, stage: str) -> None:
+    def improve(start: np.ndarray, stage: str, on: CatchmentProblem) -> None:
         """Local search from ``start`` for a share of the budget left."""
         meter, deadline = budget.meter(HEURISTIC_TIME_SHARE)
-        cand = local_search(pb, start, w, delta, deadline=deadline, meter=meter)
+        cand = local_search(on, start, w, delta, deadline=deadline, meter=meter)
         budget.settle(stage, meter)
         offer(cand, stage)
 
@@ -400,19 +432,10 @@ def solve_level(
         budget.charge(HEURISTIC_SECONDS_PER_VISIT * 3 * pb.n_pairs)
         offer(start, "grow")
         if best is not None:
-            improve(best, "grow+local_search")
+            improve(best, "grow+local_search", pb)
 
     # 2. LP relaxation: the bound, a rounded plan, and the guide of the neighbourhood search.
-    if budget.deterministic:
-        lp_iter_cost = LP_SECONDS_PER_ITERATION_NZ * max(nz, 1)
-        lp = solve_lp(
-            model, seed=settings.seed, time_limit=max(budget.wall_left(), 0.01),
-            iteration_limit=int(LP_TIME_SHARE * max(left(), 0.0) / lp_iter_cost) + 1,
-        )  # fmt: skip
-        budget.charge(lp.iterations * lp_iter_cost)
-        budget.note("LP", lp.clock_cut)
-    else:
-        lp = solve_lp(model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * left(), 0.01))
+    lp = lp_first if lp_first is not None else _budgeted_lp(model, settings, budget, "LP")
     info["lp_seconds"] = lp.seconds
     info["lp_iterations"] = lp.iterations
     if lp.status == "infeasible":
@@ -430,7 +453,7 @@ def solve_level(
         budget.charge(HEURISTIC_SECONDS_PER_VISIT * 3 * pb.n_pairs)
         offer(cand, "rounded LP")
         if pb.contiguity != "exact" and not gap_ok() and not hard_violations(pb, cand):
-            improve(cand, "rounded LP+local_search")
+            improve(cand, "rounded LP+local_search", pb)
         info["rounded_lp_objective"] = stages["rounded LP"]["objective"]
 
     # 2b. Lexicographic overflow pass, when the plan overflows more than the LP relaxation
@@ -457,7 +480,10 @@ def solve_level(
         if values is not None:
             offer(_assign_from_values(pb, model.x(values)), "overflow pass")
 
-    if k_cap == 0:
+    # With priced pairs K is usually 0. Without contiguity RINS's overflow rounds are much
+    # cheaper than the pass (county10k: 3 s against 55 s), so it runs after them.
+    pass_after_rins = pricing_on and pb.contiguity == "none"
+    if k_cap == 0 and not pass_after_rins:
         overflow_pass()
 
     # 2c. Closer-neighbour: priced growth (seat prices by subgradient), from zero prices and
@@ -479,8 +505,41 @@ def solve_level(
             )  # fmt: skip
             budget.settle("priced growth (LP duals)", rest)
             offer(priced, "priced growth (LP duals)")
-    if k_cap > 0:
+    if k_cap > 0 and not pass_after_rins:
         overflow_pass()
+
+    # 2d. Pricing, completed: every omitted pair that could be in a plan better than the best
+    #     (reduced cost below best − LP) joins the model, so that the bounds proven on it hold
+    #     for all allowed pairs. Bounds of the smaller model (the overflow pass) are dropped.
+    if (
+        pricing_on
+        and best is not None
+        and lp.status == "optimal"
+        and not stopped()
+        and budget.left() > 0
+    ):
+        assert district is not None
+        need = best_obj - lp.objective
+        cap = int(max(COMPLETION_MIN_PAIRS, COMPLETION_SHARE * pb.n_pairs))
+        found = price_pairs(district, pb, model, lp, settings, need, excluded, max_pairs=cap)
+        budget.charge(HEURISTIC_SECONDS_PER_VISIT * (pb.n_pairs + found.n_below))
+        info["completion_pairs"] = found.n_below
+        if 0 < found.n_below <= cap:
+            extra = (
+                np.r_[pb.pair_unit, found.unit].astype(np.int64),
+                np.r_[pb.pair_school, found.school].astype(np.int64),
+            )
+            pb = build_problem(
+                district, pb.level, settings, extra=extra, adjacency=(pb.adj_a, pb.adj_b)
+            )
+            model = build_model(pb, settings)
+            budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
+            lp_new = _budgeted_lp(model, settings, budget, "LP (completed pairs)")
+            if lp_new.status == "optimal":
+                lp = lp_new
+                lp_bound = lp.objective
+                lex_bound = -np.inf
+                info["n_pairs"] = pb.n_pairs
     proven = gap_ok()
 
     ub = model.ub.copy()
@@ -507,6 +566,7 @@ def solve_level(
         lp_overflow = float(lp.values[model.cols["overflow"]].sum())
         rins_end = budget.mark(RINS_TIME_SHARE)
         rings, rounds = 1, 0
+        last_free = -1  # units freed by the last unimproved round (its widening freed more)
         while budget.until(rins_end) > 0.05 and not stopped() and not gap_ok():
             assert best is not None
             core, overflow_round = rins_core(pb, best, lp_arg, frac, lp_overflow, w, delta)
@@ -535,10 +595,15 @@ def solve_level(
                 _assign_from_values(pb, model.x(raw.values)), f"rins{rounds}"
             )
             if not better:
-                if raw.status != "optimal" or free.all():
-                    break
+                if raw.status != "optimal" or free.all() or int(free.sum()) <= last_free:
+                    break  # no better plan, and widening would free no more units
+                last_free = int(free.sum())
                 rings += 1  # the neighbourhood is exhausted: widen it
+            else:
+                last_free = -1
         info["rins_rounds"] = rounds
+        if pass_after_rins:
+            overflow_pass()
         if best is not None:  # fix again against the better plan
             keep = np.zeros(pb.n_pairs, dtype=bool)
             units = np.flatnonzero(best >= 0)
@@ -627,13 +692,17 @@ def solve_level(
         bound = max(bound, min(solver_bound, fixed_bound))
     bound = max(bound, lex_bound)
     bound = min(bound, obj)
+    if pricing_on:
+        bound = _full_scope_bound(district, pb, model, lp, settings, obj, bound, excluded, info)
     gap = abs(obj - bound) / max(abs(obj), 1e-9)
     status: SolveStatus = "optimal" if gap <= 1e-9 else "feasible"
     if raw_main is not None and raw_main.status == "optimal" and obj <= best_obj + 1e-9 * abs(obj):
         # proven by the solver over the reduced model, whose plans include ours
         status = "optimal" if abs(obj - bound) <= 1e-6 * max(1.0, abs(obj)) else status
-    info.update(_overflow_split(model, settings, ev.terms, bound, lp))
-    if info.get("overflow_pass_status") == "infeasible":  # proved: Σ o ≥ cap + 1
+    # The overflow proofs use the sparse model's duals and MIP: valid for all pairs only when
+    # pricing is off (then the scope note says so); with pricing, only zero overflow is proven.
+    info.update(_overflow_split(model, settings, ev.terms, bound, None if pricing_on else lp))
+    if info.get("overflow_pass_status") == "infeasible" and not pricing_on:  # proved: Σ o ≥ cap + 1
         over = ev.terms["overflow_pupils"]
         lo = max(_count(info, "overflow_lower_bound"), _count(info, "overflow_pass_cap") + 1)
         info["overflow_lower_bound"] = lo
@@ -661,6 +730,147 @@ def solve_level(
         terms=ev.terms,
         info=info,
     )
+
+
+def _budgeted_lp(
+    model: LinearModel, settings: CatchmentSettings, budget: _Budget, stage: str
+) -> LPResult:
+    """The LP relaxation within :data:`LP_TIME_SHARE` of the budget left (work or clock)."""
+    if budget.deterministic:
+        it_cost = LP_SECONDS_PER_ITERATION_NZ * max(int(model.A.nnz), 1)
+        lp = solve_lp(
+            model, seed=settings.seed, time_limit=max(budget.wall_left(), 0.01),
+            iteration_limit=int(LP_TIME_SHARE * max(budget.left(), 0.0) / it_cost) + 1,
+        )  # fmt: skip
+        budget.charge(lp.iterations * it_cost)
+        budget.note(stage, lp.clock_cut)
+        return lp
+    return solve_lp(model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * budget.left(), 0.01))
+
+
+def _price_loop(
+    district: District,
+    pb: CatchmentProblem,
+    model: LinearModel,
+    settings: CatchmentSettings,
+    budget: _Budget,
+) -> tuple[CatchmentProblem, LinearModel, LPResult, np.ndarray, dict[str, object]]:
+    """Column generation over the pairs beyond the k nearest (:mod:`.pricing`).
+
+    Each round solves the LP, prices the omitted allowed pairs and adds, per unit, the
+    ``price_per_unit`` with the most negative reduced cost (with the support pairs contiguity
+    needs), until none is negative, ``price_rounds`` rounds are done, the rounds have used
+    :data:`PRICE_BUDGET_SHARE` of the budget, or the LP is cut. A pair
+    that :func:`.problem.build_problem` prunes (no contiguous catchment can use it) is
+    excluded from later rounds.
+
+    Returns
+    -------
+    pb, model, lp
+        The final problem, its model and its LP solution.
+    excluded : numpy.ndarray
+        Keys ``u·n_schools + s`` of pruned pairs.
+    info : dict
+        ``pricing_rounds``, ``pricing_added_pairs``, ``pricing_converged``.
+    """
+    extra_u = np.zeros(0, dtype=np.int64)
+    extra_s = np.zeros(0, dtype=np.int64)
+    excluded = np.zeros(0, dtype=np.int64)
+    start_pairs = pb.n_pairs
+    rounds = 0
+    converged = False
+    end = budget.mark(PRICE_BUDGET_SHARE)
+    while True:
+        lp = _budgeted_lp(model, settings, budget, f"pricing LP {rounds + 1}")
+        if lp.status != "optimal":
+            break
+        tol = price_tolerance(pb, lp)
+        found = price_pairs(
+            district, pb, model, lp, settings, -tol, excluded, max_per_unit=settings.price_per_unit
+        )
+        budget.charge(HEURISTIC_SECONDS_PER_VISIT * (pb.n_pairs + found.n_below))
+        if found.n_below == 0:
+            converged = True
+            break
+        if rounds >= settings.price_rounds or budget.until(end) <= 0:
+            break
+        add_u, add_s = found.best_per_unit(settings.price_per_unit, -tol)
+        extra_u, extra_s = np.r_[extra_u, add_u], np.r_[extra_s, add_s]
+        pb = build_problem(
+            district, pb.level, settings, extra=(extra_u, extra_s), adjacency=(pb.adj_a, pb.adj_b)
+        )
+        model = build_model(pb, settings)
+        budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
+        have = set((pb.pair_unit * pb.n_schools + pb.pair_school).tolist())
+        asked = add_u * pb.n_schools + add_s
+        pruned = np.fromiter((k not in have for k in asked.tolist()), bool, asked.size)
+        excluded = np.r_[excluded, asked[pruned]]
+        rounds += 1
+    full_lp = lp.objective if converged else -np.inf  # the LP over all allowed pairs
+    if extra_u.size and lp.status == "optimal":
+        # Keep only the added pairs the LP uses: the others made the MIPs slower (contig2k:
+        # 18k → 25k pairs) and are covered by their reduced costs in the final bound.
+        x = model.x(lp.values)
+        used = x > 1e-9
+        keys = pb.pair_unit[used] * pb.n_schools + pb.pair_school[used]
+        keep = np.isin(extra_u * pb.n_schools + extra_s, keys)
+        if not keep.all():
+            pb = build_problem(
+                district,
+                pb.level,
+                settings,
+                extra=(extra_u[keep], extra_s[keep]),
+                adjacency=(pb.adj_a, pb.adj_b),
+            )
+            model = build_model(pb, settings)
+            budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
+            lp = _budgeted_lp(model, settings, budget, "pricing LP (kept pairs)")
+    info: dict[str, object] = {
+        "pricing_rounds": rounds,
+        "pricing_added_pairs": int(pb.n_pairs - start_pairs),
+        "pricing_converged": converged,
+        "pricing_full_lp": full_lp,
+    }
+    return pb, model, lp, excluded, info
+
+
+def _full_scope_bound(
+    district: District | None,
+    pb: CatchmentProblem,
+    model: LinearModel,
+    lp: LPResult,
+    settings: CatchmentSettings,
+    objective: float,
+    bound: float,
+    excluded: np.ndarray,
+    info: dict[str, object],
+) -> float:
+    """``bound`` (proven for the sparse pair set) made valid for all allowed pairs.
+
+    A plan using an omitted pair ``p`` costs at least ``LP + rc_p`` (:mod:`.pricing`), so the
+    sparse bound holds for all pairs when every omitted pair has ``rc ≥ bound − LP``; else
+    the bound is ``LP + min rc`` (``min rc ≥ 0``) or ``LP + Σ_u min(0, min_s rc_us)``.
+    """
+    if district is None or lp.status != "optimal" or not np.isfinite(bound):
+        return bound
+    need = max(objective - lp.objective, 0.0)
+    found = price_pairs(district, pb, model, lp, settings, need, excluded, max_per_unit=1)
+    if found.n_below == 0:
+        full = bound
+    elif found.min_rc >= 0:
+        full = min(bound, lp.objective + found.min_rc)
+    else:
+        # these duals price some pairs negative (a degenerate LP may have several optimal
+        # duals); the LP value of converged pricing still bounds every plan
+        lp_full = float(info.get("pricing_full_lp", -np.inf))  # type: ignore[arg-type]
+        full = min(bound, max(lp.objective + found.unit_min_sum, lp_full))
+    info["bound_scope"] = (
+        f"all allowed pairs: {settings.k_nearest} nearest per unit plus today's school plus "
+        "priced pairs; omitted pairs proven by their LP reduced costs"
+    )
+    info["pricing_min_reduced_cost"] = found.min_rc
+    info["sparse_bound"] = bound
+    return float(full)
 
 
 def _stage_solver(stage: str) -> str:
@@ -798,7 +1008,7 @@ def solve_levels(
     for level in settings.levels():
         pb = build_problem(district, level, settings)
         try:
-            out[level] = solve_level(pb, settings, progress, stop)
+            out[level] = solve_level(pb, settings, progress, stop, district)
         except InfeasiblePlan as e:
             reasons += [f"{level}: {r}" for r in e.reasons]
     if reasons:

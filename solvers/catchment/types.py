@@ -42,6 +42,27 @@ class CatchmentSettings(BaseModel):
     solver: Literal["cpsat", "highs"] = Field("cpsat", description="Main solver.")
     num_workers: int = Field(2, ge=1, description="Solver threads (fixed for determinism).")
     k_nearest: int = Field(8, ge=1, description="Candidate schools per unit (sparse pairs).")
+    price_pairs: bool = Field(
+        True,
+        description="Price the allowed pairs beyond the k nearest against the LP duals and add "
+        "those that could improve the plan (column generation), so that full schools do not "
+        "cause overflow a farther school could absorb, and the bound holds for all allowed "
+        "pairs (contiguity none or closer_neighbour, no balance term).",
+    )
+    price_rounds: int = Field(
+        20, ge=0, description="Most pricing rounds (LP, price, add pairs) per level."
+    )
+    price_max_pairs: int = Field(
+        5_000_000,
+        ge=0,
+        description="Price only when units × usable schools is at most this: at city scale "
+        "(50,000 × 499) the first rounds, priced against a sparse LP that overflows, added "
+        "hundreds of thousands of pairs and did not converge within the budget; larger "
+        "problems keep the sparse set (bound_scope says so).",
+    )
+    price_per_unit: int = Field(
+        5, ge=1, description="Most pairs a pricing round adds per unit (lowest reduced cost)."
+    )
     max_travel: float | None = Field(None, description="Absolute travel limit (travel units).")
     alpha: float | None = Field(
         None, description="Allow a school only within (1+α) × today's travel of the unit."
