@@ -365,6 +365,9 @@ class CatchmentPlan:
                 "solver_objective": float(sol.objective),
                 "bound": float(sol.bound),
                 "gap": _gap(obj, float(sol.bound)),
+                # which plans the bound covers: all allowed pairs (pricing) or the sparse set
+                "bound_scope": str(sol.info.get("bound_scope", "")),
+                "priced_pairs": int(sol.info.get("pricing_added_pairs", 0) or 0),
                 "solve_seconds": float(sol.solve_seconds),
                 "first_feasible_seconds": sol.first_feasible_seconds,
                 "solver": sol.solver,
