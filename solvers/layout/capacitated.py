@@ -16,18 +16,24 @@ improves such a start by solving many small sub-problems with HiGHS:
    fixed) started from the current solution, and keep the answer when it is cheaper.
 
 When a whole pass over the open facilities brings no improvement the neighbourhood grows (by
-half in customers, more candidates), up to a limit; the search stops there or at its time
-limit. A sub-problem never touches the customers outside it, so every accepted move keeps the
-solution feasible.
+half in customers, more candidates), up to a limit; the search stops there or when its budget
+is spent. A sub-problem never touches the customers outside it, so every accepted move keeps
+the solution feasible. At most half of the open facilities are freed at once (a sub-MIP close
+to the whole problem has a root as dear as the full MIP's).
 
 Entry points: :func:`capacitated_lns` (from a given solution), :func:`capacitated_start` (swap
-search, then LNS: the MIP's start), :func:`improve_solution` (LNS on an unproven MIP answer,
-keeping its bound), :func:`kernel_search` (LP-guided restricted MIPs; off by default).
+search on small problems, :func:`~solvers.layout.cap_start.scalable_start` on large ones,
+then LNS: the MIP's start), :func:`polish_assignment` (best assignment to a fixed open set),
+:func:`improve_solution` (LNS on an unproven MIP answer, keeping its bound),
+:func:`kernel_search` (LP-guided restricted MIPs; on the wall clock, off by default).
 
-Deterministic for a seed as long as every sub-problem finishes within its time cap (sub-MIPs
-have a few dozen customers; real-valued CPMP ones sometimes hit the cap) and the swap search
-converges within its time share. The search is a heuristic: it proves nothing about the full
-problem; :func:`improve_solution` reports ``optimal`` only when the MIP's bound is met.
+Determinism: the budget is work in calibrated seconds
+(:class:`~solvers.layout.cap_start.WorkBudget`), sub-MIPs stop at a HiGHS node limit, the swap
+search at an evaluation limit; the wall clock is only a safety cap (``SUB_MIP_WALL_CAP`` per
+sub-MIP, ``WALL_CAP_FACTOR`` × the budget overall) and the stages it stopped are listed in
+``LnsResult.cut``. With an empty ``cut`` the same seed gives the same answer under any load.
+The search is a heuristic: it proves nothing about the full problem; :func:`improve_solution`
+reports ``optimal`` only when the MIP's bound is met.
 """
 
 from __future__ import annotations
@@ -38,6 +44,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from solvers.layout.cap_start import (
+    SECONDS_PER_DENSE_OP,
+    WorkBudget,
+    density_start,
+    gap_assign,
+    locate_allocate,
+    scalable_start,
+    work_mip,
+)
 from solvers.layout.heuristics import (
     capacitated_applies,
     capacitated_local_search,
@@ -46,10 +61,6 @@ from solvers.layout.heuristics import (
 from solvers.layout.highs_model import integral_costs, solve_highs
 from solvers.layout.problem import FacilityProblem, FacilitySolution, evaluate
 from solvers.progress import ProgressEvent, ProgressFn
-
-#: HiGHS options for the sub-MIPs: trust pseudo-costs at once. Real-valued CPMP sub-problems
-#: (Stefanello lin318_070) otherwise spent their time in strong branching (2.4 s → 1.6 s).
-SUB_OPTIONS: dict[str, bool | int | float | str] = {"mip_pscost_minreliable": 0}
 
 
 @dataclass
@@ -72,6 +83,12 @@ class LnsResult:
         Wall-clock time spent.
     history : list of (float, float)
         (seconds since the start, objective) after each improvement.
+    work_seconds : float
+        Calibrated seconds charged (:class:`~solvers.layout.cap_start.WorkBudget`).
+    cut : list of str
+        Stages the wall-clock safety cap stopped (empty: the result is load-independent).
+    converged : bool
+        The search ended at a local optimum of its largest neighbourhoods, not its budget.
     """
 
     open: np.ndarray
@@ -82,6 +99,9 @@ class LnsResult:
     improvements: int
     seconds: float
     history: list[tuple[float, float]] = field(default_factory=list)
+    work_seconds: float = 0.0
+    cut: list[str] = field(default_factory=list)
+    converged: bool = False
 
 
 def lns_applies(problem: FacilityProblem) -> bool:
@@ -222,10 +242,11 @@ def capacitated_lns(
     candidates_per_facility: int = 4,
     n_hosts: int = 2,
     sub_pairs: int | None = 8,
-    sub_time_limit: float = 0.5,
+    sub_nodes: int = 50,
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
     t0: float | None = None,
+    budget: WorkBudget | None = None,
 ) -> LnsResult:
     """Improve a feasible single-source solution by exact re-optimisation of neighbourhoods.
 
@@ -236,7 +257,11 @@ def capacitated_lns(
     open_, assign : numpy.ndarray
         A feasible starting solution (open set and facility per customer).
     time_limit : float
-        Wall-clock seconds for the whole search.
+        Budget of the whole search in calibrated seconds (:class:`~solvers.layout.cap_start.
+        WorkBudget`: charged from sub-problem sizes and node counts, not the clock, so the
+        same seed gives the same search under any load; the wall clock only stops it at
+        ``WALL_CAP_FACTOR`` × this, recorded in ``LnsResult.cut``). Ignored when ``budget``
+        is given.
     seed : int
         Order in which neighbourhoods are visited; same seed, same search.
     first_customers, max_customers : int
@@ -254,15 +279,17 @@ def capacitated_lns(
     sub_pairs : int or None
         Pairs kept per freed customer in a sub-problem: its cheapest within the neighbourhood,
         plus its current one (``None``: all). Smaller sub-MIPs solve to optimality more often.
-    sub_time_limit : float
-        Cap on one sub-problem's HiGHS time; doubled (up to 8×) when a pass at the largest
-        size brings nothing while some sub-problems were cut short.
+    sub_nodes : int
+        HiGHS node limit of one sub-problem (work, not time); doubled (up to 8×) when a pass
+        at the largest size brings nothing while some sub-problems were cut short.
     progress : callable, optional
         Receives a :class:`~solvers.progress.ProgressEvent` (stage ``"lns"``) per improvement.
     stop : threading.Event, optional
         Checked before each sub-problem; when set, the best solution so far is returned.
     t0 : float, optional
         ``time.perf_counter()`` of the overall run, for progress times.
+    budget : WorkBudget, optional
+        A budget shared with earlier stages (then ``time_limit`` is ignored).
 
     Returns
     -------
@@ -291,13 +318,14 @@ def capacitated_lns(
     cust_all = np.arange(problem.n_customers)
     iterations = improvements = 0
     history: list[tuple[float, float]] = []
-    deadline = t_start + time_limit
+    work = budget if budget is not None else WorkBudget.start(time_limit)
 
-    cap_time = sub_time_limit
-    while time.perf_counter() < deadline:
+    cap_nodes = sub_nodes
+    converged = False
+    while not work.exhausted("lns"):
         improved_pass = capped = False
         for r in rng.permutation(np.flatnonzero(is_open)):
-            if time.perf_counter() >= deadline or (stop is not None and stop.is_set()):
+            if work.exhausted("lns") or (stop is not None and stop.is_set()):
                 break
             if not is_open[r]:
                 continue  # closed by an earlier move of this pass
@@ -309,7 +337,9 @@ def capacitated_lns(
             near = np.concatenate(([r], near[near != r]))
             count = np.bincount(a, minlength=problem.n_facilities)
             reach = int(np.searchsorted(np.cumsum(count[near]), size)) + 1
-            n_free = min(max(reach, 2), max_facilities, max(2, near.size - 1), near.size)
+            # at most half the open facilities: a sub-MIP near the whole problem has a root as
+            # dear as the full MIP's, which no node limit bounds (pmedcap07, p = 5)
+            n_free = min(max(reach, 2), max_facilities, max(2, near.size // 2), near.size)
             take = np.arange(near.size) < n_free
             freed = near[take]
             custs = np.flatnonzero(np.isin(a, freed))
@@ -347,13 +377,15 @@ def capacitated_lns(
             s_open = is_open[facs]
             s_assign = local_f[a[custs]]
             s_cur = solution_cost(sub, s_open, s_assign)
-            left = deadline - time.perf_counter()
-            raw = solve_highs(
+            # the neighbourhood's construction: a few passes over its pairs and the open set
+            work.charge(SECONDS_PER_DENSE_OP * (40 * sub.n_pairs + 20 * problem.n_customers))
+            raw = work_mip(
                 sub,
-                time_limit=max(min(cap_time, left), 0.01),
+                work,
+                "lns",
                 seed=seed,
+                max_nodes=cap_nodes,
                 start=(s_open, np.zeros((facs.size, 1), dtype=np.int64), s_assign),
-                options=SUB_OPTIONS,
             )
             iterations += 1
             capped |= raw.status != "optimal"
@@ -373,9 +405,10 @@ def capacitated_lns(
             break
         if not improved_pass:
             if size >= max_customers:
-                if not capped or cap_time >= 8 * sub_time_limit:
+                if not capped or cap_nodes >= 8 * sub_nodes:
+                    converged = True
                     break
-                cap_time *= 2  # some sub-problems were cut short: give them longer
+                cap_nodes *= 2  # some sub-problems were cut short: give them more nodes
                 continue
             size = min(int(size * 1.5), max_customers)
             per_fac += 2
@@ -389,6 +422,9 @@ def capacitated_lns(
         improvements,
         time.perf_counter() - t_start,
         history,
+        work_seconds=work.used,
+        cut=list(work.cut),
+        converged=converged,
     )
 
 
@@ -499,74 +535,98 @@ def kernel_search(
     )
 
 
+#: Swap search (each move a full regret assignment) only below this facilities × customers ×
+#: open-count product; above it the scalable start (:mod:`solvers.layout.cap_start`) is used.
+SWAP_SEARCH_MAX_WORK = 2_000_000
+#: Moves the swap search may evaluate (a work limit, so it stops at the same point under load).
+SWAP_SEARCH_MAX_EVALUATIONS = 400
+
+
 def capacitated_start(
     problem: FacilityProblem,
     *,
     time_limit: float,
     seed: int = 0,
-    local_search_share: float = 0.3,
-    kernel_share: float = 0.0,
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
     t0: float | None = None,
+    budget: WorkBudget | None = None,
 ) -> LnsResult | None:
-    """Swap/shift local search, optionally :func:`kernel_search`, then :func:`capacitated_lns`.
+    """A start, then :func:`capacitated_lns`, all on one work budget (deterministic).
 
-    The three stages get ``local_search_share``, ``kernel_share`` and the rest of
-    ``time_limit`` (time a stage leaves unused passes on). The kernel search is off by default
-    (``kernel_share=0``): on Holmberg p57 its restricted MIPs still hit their time shares and
-    gained 25 where the LNS gained more. Returns ``None`` when the problem is
-    not of the supported kind or no feasible start is found (then the MIP starts cold).
+    Start: the swap/shift search of
+    :func:`~solvers.layout.heuristics.capacitated_local_search` (at most
+    ``SWAP_SEARCH_MAX_EVALUATIONS`` moves) on small problems; on large ones (exactly p) the
+    scalable start (:func:`~solvers.layout.cap_start.scalable_start`) and the density search
+    (:func:`~solvers.layout.cap_start.density_start`) followed by location–allocation; the
+    cheapest is kept. ``time_limit`` is the budget in calibrated seconds (see
+    :func:`capacitated_lns`). Returns ``None`` when the problem is not of the supported kind or
+    no feasible start is found (then the MIP starts cold).
     """
     t_start = time.perf_counter()
     if not capacitated_applies(problem):
         return None
-    first = capacitated_local_search(
-        problem, time_limit=max(time_limit * local_search_share, 0.01), seed=seed
-    )
-    if first is None:
-        return None
-    start_obj = solution_cost(problem, *first)
-    if kernel_share <= 0:
-        left = time_limit - (time.perf_counter() - t_start)
-        res = capacitated_lns(
+    work = budget if budget is not None else WorkBudget.start(time_limit)
+    n_open = problem.p if problem.p is not None else int((~problem.forbidden).sum())
+    size = problem.n_facilities * problem.n_customers * max(n_open, 1)
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    if size <= SWAP_SEARCH_MAX_WORK or problem.p is None or problem.p_limit != "exactly":
+        # its clock limit is only a safety cap: the evaluation limit ends it first
+        first = capacitated_local_search(
             problem,
-            *first,
-            time_limit=max(left, 0.0),
+            time_limit=max(work.wall_left(), 0.05),
             seed=seed,
-            progress=progress,
-            stop=stop,
-            t0=t0,
+            max_evaluations=SWAP_SEARCH_MAX_EVALUATIONS,
         )
-        res.seconds = time.perf_counter() - t_start
-        return res
-    left = time_limit - (time.perf_counter() - t_start)
-    ks = kernel_search(
-        problem,
-        first[0],
-        first[1],
-        time_limit=max(left * kernel_share / (1.0 - local_search_share), 0.0),
-        seed=seed,
-        progress=progress,
-        t0=t0,
-    )
-    left = time_limit - (time.perf_counter() - t_start)
+        if first is not None:
+            found.append(first)
+            # calibrated: one evaluation is a regret pass and shift/swap moves (~n² each)
+            work.charge(SECONDS_PER_DENSE_OP * 60 * size)
+    if size > SWAP_SEARCH_MAX_WORK:
+        big = scalable_start(problem, work, seed=seed)
+        if big is not None:
+            found.append(big)
+        dense = density_start(problem, work)
+        if dense is not None:
+            found.append(locate_allocate(problem, *dense, work, seed=seed)[:2])
+    if not found:
+        return None
+    costs = [solution_cost(problem, o, a) for o, a in found]
+    best = found[int(np.argmin(costs))]
     res = capacitated_lns(
         problem,
-        ks.open,
-        ks.assign,
-        time_limit=max(left, 0.0),
+        best[0],
+        best[1],
+        time_limit=time_limit,
         seed=seed,
         progress=progress,
         stop=stop,
         t0=t0,
+        budget=work,
     )
-    res.start_objective = start_obj
-    res.iterations += ks.iterations
-    res.improvements += ks.improvements
-    res.history = ks.history + [(t + ks.seconds, v) for t, v in res.history]
+    res.start_objective = float(min(costs))
     res.seconds = time.perf_counter() - t_start
     return res
+
+
+def polish_assignment(
+    problem: FacilityProblem,
+    open_: np.ndarray,
+    assign: np.ndarray,
+    budget: WorkBudget,
+    *,
+    seed: int = 0,
+) -> np.ndarray:
+    """The best single-source assignment to a fixed open set that a node-limited GAP MIP
+    finds from ``assign`` (deterministic); ``assign`` itself when that is not cheaper."""
+    # each customer's 10 cheapest open facilities: the full GAP of ali535_050 (26,750 pairs)
+    # ran into the sub-MIP wall cap under load
+    new = gap_assign(problem, open_, budget, start=assign, seed=seed, k=10, max_nodes=100)
+    if new is None:
+        return assign
+    if solution_cost(problem, open_, new) < solution_cost(problem, open_, assign) - 1e-9:
+        return new
+    return assign
 
 
 def improve_solution(
@@ -580,6 +640,8 @@ def improve_solution(
     t0: float | None = None,
 ) -> FacilitySolution:
     """Run :func:`capacitated_lns` on a solver's unproven answer; keep its valid bound.
+
+    ``time_limit`` is a work budget in calibrated seconds (see :func:`capacitated_lns`).
 
     Meant as the last step of a solve: the MIP's incumbent is often within a few moves of a
     better one that the MIP's own heuristics miss. The result is re-verified with
@@ -607,6 +669,7 @@ def improve_solution(
         t0=t0,
     )
     terms, bad = evaluate(problem, res.open, solution.modules, res.assign)
+    solution.info["lns_cut"] = list(res.cut)
     if bad or terms["objective"] >= solution.objective - 1e-9 * max(1.0, abs(solution.objective)):
         return solution
     obj = terms["objective"]

@@ -285,7 +285,11 @@ def _assignment_cost(c: np.ndarray, a: np.ndarray) -> float:
 
 
 def capacitated_local_search(
-    problem: FacilityProblem, *, time_limit: float = 5.0, seed: int = 0
+    problem: FacilityProblem,
+    *,
+    time_limit: float = 5.0,
+    seed: int = 0,
+    max_evaluations: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """An open set and single-source assignment for a capacitated problem.
 
@@ -293,7 +297,9 @@ def capacitated_local_search(
     (free count), assigned by the regret rule and improved by shift/swap. Then first-
     improvement moves on the open set, each evaluated by regret + shift/swap: swap (close r,
     open one of the 8 closed facilities cheapest for r's customers), and when the count is
-    free also drop r and add a facility. Deterministic (``seed`` unused). Returns ``None``
+    free also drop r and add a facility. Deterministic (``seed`` unused) when it stops at a
+    local optimum or after ``max_evaluations`` evaluated moves (a work limit); the wall-clock
+    ``time_limit`` can stop it elsewhere under load. Returns ``None``
     when the heuristic does not apply or finds no feasible assignment.
     """
     del seed
@@ -316,7 +322,11 @@ def capacitated_local_search(
         if problem.p is not None and is_open.sum() > problem.p:
             return None  # "at most p" with fewer than all: not handled here
 
+    evaluations = 0
+
     def value(op: np.ndarray) -> tuple[float, np.ndarray]:
+        nonlocal evaluations
+        evaluations += 1
         idx = np.flatnonzero(op)
         loc = regret_assign(c[idx], w[idx], cap[idx])
         loc = improve_assignment(c[idx], w[idx], cap[idx], loc)
@@ -325,11 +335,16 @@ def capacitated_local_search(
 
     best, a_best = value(is_open)
     improved = True
-    while improved and time.perf_counter() < t_end:
+
+    def spent() -> bool:
+        over = max_evaluations is not None and evaluations >= max_evaluations
+        return over or time.perf_counter() >= t_end
+
+    while improved and not spent():
         improved = False
         open_idx = np.flatnonzero(is_open & ~problem.fixed_open)
         for r in open_idx:
-            if time.perf_counter() >= t_end:
+            if spent():
                 break
             mine = a_best == r
             closed = np.flatnonzero(allowed & ~is_open)
@@ -341,6 +356,8 @@ def capacitated_local_search(
                 for i in closed[np.argsort(score, kind="stable")[:8]]:
                     moves.append((int(i), int(r)))
             for i_in, i_out in moves:
+                if spent():
+                    break
                 trial = is_open.copy()
                 trial[i_out] = False
                 if i_in >= 0:
@@ -351,10 +368,10 @@ def capacitated_local_search(
                 if v < best - 1e-9 * max(1.0, abs(best)):
                     best, a_best, is_open, improved = v, a, trial, True
                     break
-        if not exact and not improved and time.perf_counter() < t_end:
+        if not exact and not improved and not spent():
             closed = np.flatnonzero(allowed & ~is_open)
             for i in closed:
-                if time.perf_counter() >= t_end:
+                if spent():
                     break
                 trial = is_open.copy()
                 trial[i] = True

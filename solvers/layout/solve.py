@@ -31,7 +31,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import InfeasiblePlan
-from solvers.layout.capacitated import capacitated_start, improve_solution, lns_applies
+from solvers.layout.cap_start import WorkBudget
+from solvers.layout.capacitated import (
+    capacitated_start,
+    improve_solution,
+    lns_applies,
+    polish_assignment,
+    solution_cost,
+)
 from solvers.layout.cpsat_model import solve_cpsat
 from solvers.layout.heuristics import (
     assign_cheapest,
@@ -81,25 +88,36 @@ class FacilitySettings(BaseModel):
         description="Also the knapsack Lagrangian for the capacitated p-median (measured: no "
         "gain on Osman–Christofides, so off by default).",
     )
-    capacitated_lns: bool = Field(
-        False,
-        description="Capacitated p-median: start from a swap search + LNS and polish an "
-        "unproven MIP answer by LNS (solvers.layout.capacitated). Off by default: its small "
-        "subproblems stop on a wall clock, so under load the same seed can give another plan.",
+    capacitated_lns: bool | None = Field(
+        None,
+        description="None (auto): on for CPMP with more than LNS_AUTO_ABOVE pairs, off for "
+        "smaller ones (there the MIP's own search, on the clock, does better: "
+        "Osman–Christofides 18/20 at the optimum against 13/20 in 10 s on a loaded machine). "
+        "Single-source capacitated problems with exactly p open (CPMP): start "
+        "from a swap search or the scalable start + LNS, then the MIP for bound and proof, "
+        "then an LNS polish (solvers.layout.capacitated, cap_start). The start and LNS are "
+        "limited by work (node limits, a calibrated budget), not the clock; the wall clock is "
+        "only a safety cap (info['deterministic'] is false when it struck).",
+    )
+    lns_deterministic: bool = Field(
+        True,
+        description="CPMP: the plan comes from the work-limited stages, or from the MIP only "
+        "when it proves a better plan optimal, so the same seed gives the same plan under "
+        "any load (except when the proof finishes in one run and not in another). False: "
+        "also take an unproven MIP incumbent that is better (load-dependent).",
     )
     lns_start_share: float = Field(
         0.4,
         ge=0,
         le=1,
-        description="Capacitated p-median: share of the time limit for the start (swap search "
-        "+ LNS, solvers.layout.capacitated).",
+        description="CPMP: share of the time limit (as calibrated work) for the start and LNS.",
     )
     lns_polish_share: float = Field(
         0.2,
         ge=0,
         le=1,
-        description="Capacitated p-median: share of the time limit kept for an LNS on the "
-        "MIP's unproven answer.",
+        description="CPMP: share of the time limit (as calibrated work) kept for an LNS on "
+        "the MIP's unproven answer.",
     )
     highs_options: dict[str, bool | int | float | str] = Field(
         default_factory=dict, description="Extra HiGHS options for the main MIP (name → value)."
@@ -112,7 +130,21 @@ class FacilitySettings(BaseModel):
         "model).",
     )
     radius_lagrangian_seconds: float = Field(
-        1.0, ge=0, description="Subgradient time before the radius LP (pair elimination)."
+        5.0,
+        ge=0,
+        description="Safety cap on the subgradient time before the radius LP (pair "
+        "elimination); radius_lagrangian_iterations is the work limit that normally stops it.",
+    )
+    radius_lagrangian_iterations: int = Field(
+        800,
+        ge=0,
+        description="Subgradient steps before the radius LP: a work limit, so the pair "
+        "elimination and the answer do not depend on the machine's speed.",
+    )
+    radius_branch: bool = Field(
+        True,
+        description="Prove the radius model by its own LP branch-and-bound on the facilities "
+        "(warm dual simplex per node) instead of HiGHS's MIP solver.",
     )
     cpsat_scale: float | None = Field(
         None, gt=0, description="CP-SAT cost scale (costs × scale rounded); None = automatic."
@@ -141,6 +173,8 @@ RADIUS_PROOF_OPTIONS: dict[str, bool | int | float | str] = {
 VERIFY_SECONDS_PER_PAIR = 2.5e-6
 #: Time kept back for HiGHS to notice the deadline (it checks between LP solves).
 HIGHS_LATENCY_SECONDS = 2.0
+#: The same for the radius branch-and-bound (pure LPs, interrupted inside the simplex).
+RADIUS_BRANCH_LATENCY_SECONDS = 0.5
 
 
 def _auto_k(problem: FacilityProblem) -> int:
@@ -252,9 +286,11 @@ def solve_facility(
 ) -> FacilitySolution:
     """Solve a facility problem; the answer is verified against the full pair set.
 
-    The capacitated p-median starts from :func:`~solvers.layout.capacitated.capacitated_start`
-    and keeps ``lns_polish_share`` of the time for
-    :func:`~solvers.layout.capacitated.improve_solution` on an unproven MIP answer.
+    The capacitated p-median with ``capacitated_lns`` (by default above ``LNS_AUTO_ABOVE``
+    pairs) goes through :func:`_solve_capacitated`: a work-limited start and LNS
+    (:func:`~solvers.layout.capacitated.capacitated_start`), the MIP for bound and proof, and
+    :func:`~solvers.layout.capacitated.improve_solution` on an unproven answer;
+    ``info["deterministic"]`` says whether the plan is load-independent.
 
     Returns
     -------
@@ -273,25 +309,94 @@ def solve_facility(
     t0 = time.perf_counter()
     if not _lns_first(problem, settings):
         return _solve_facility(problem, settings, progress, stop, t0)
-    polish = settings.time_limit * settings.lns_polish_share
-    inner = settings.model_copy(update={"time_limit": settings.time_limit - polish})
-    sol = _solve_facility(problem, inner, progress, stop, t0)
-    left = settings.time_limit - (time.perf_counter() - t0)
-    return improve_solution(
-        problem, sol, time_limit=left, seed=settings.seed, progress=progress, stop=stop, t0=t0
-    )
+    return _solve_capacitated(problem, settings, progress, stop, t0)
+
+
+#: ``capacitated_lns=None`` turns the LNS pipeline on above this many pairs (lin318 has
+#: 101,124; Osman–Christofides at most 10,000, where the MIP on the clock does better).
+LNS_AUTO_ABOVE = 40_000
 
 
 def _lns_first(problem: FacilityProblem, settings: FacilitySettings) -> bool:
-    """Capacitated p-median with ``capacitated_lns``: the LNS start and polish pay
-    (Osman–Christofides pmedcap14 1063 → 1005 in 10 s); on Holmberg SSCFLP the MIP's own search
-    does better with the time."""
-    return (
+    """Capacitated p-median with ``capacitated_lns`` (None: above ``LNS_AUTO_ABOVE`` pairs)
+    and HiGHS. SSCFLP (free count) keeps the swap start + MIP (Holmberg: 69/71 at the optimum
+    that way; the LNS was not measured better there)."""
+    wanted = (
         settings.capacitated_lns
+        if settings.capacitated_lns is not None
+        else problem.n_pairs > LNS_AUTO_ABOVE
+    )
+    return (
+        wanted
+        and settings.solver == "highs"
         and lns_applies(problem)
         and problem.p is not None
         and problem.p_limit == "exactly"
     )
+
+
+def _solve_capacitated(
+    problem: FacilityProblem,
+    settings: FacilitySettings,
+    progress: ProgressFn | None,
+    stop: threading.Event | None,
+    t0: float,
+) -> FacilitySolution:
+    """CPMP: work-limited start + LNS, the MIP on the clock for bound and proof, LNS polish.
+
+    The plan comes from the work-limited stages (same seed, same plan under any load). The MIP
+    adds its bound (``optimal`` when the plan meets it) and, when it proves a better plan
+    optimal, that plan (then the answer is the optimum). With ``lns_deterministic=False`` an
+    unproven MIP incumbent that beats the plan is used too (better, but load-dependent).
+    """
+    reasons = explain_infeasible(problem)
+    if reasons:
+        raise InfeasiblePlan(reasons)
+    budget = WorkBudget.start(settings.time_limit * settings.lns_start_share)
+    lns = capacitated_start(
+        problem,
+        time_limit=budget.total,
+        seed=settings.seed,
+        progress=progress,
+        stop=stop,
+        t0=t0,
+        budget=budget,
+    )
+    given = None
+    extra: dict[str, object] = {}
+    if lns is not None:
+        a_p = polish_assignment(problem, lns.open, lns.assign, budget, seed=settings.seed)
+        given = (lns.open, a_p)
+        extra = {
+            "lns_iterations": lns.iterations,
+            "lns_improvements": lns.improvements,
+            "lns_start_objective": lns.start_objective,
+            "lns_work_seconds": round(budget.used, 3),
+        }
+    # a converged LNS would polish the same plan again (lns_deterministic): the MIP gets it all
+    converged = lns is not None and lns.converged and settings.lns_deterministic
+    polish = 0.0 if converged else settings.time_limit * settings.lns_polish_share
+    # the MIP gets the wall clock left after the start, minus the polish's budget
+    mip_end = max(settings.time_limit - polish, time.perf_counter() - t0 + 0.02)
+    inner = settings.model_copy(update={"time_limit": mip_end})
+    sol = _solve_facility(problem, inner, progress, stop, t0, given=given)
+    sol.info.update(extra)
+    mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
+    if given is not None and settings.lns_deterministic and sol.status != "optimal":
+        # an unproven MIP incumbent depends on where the clock stopped it: keep the plan
+        if solution_cost(problem, given[0], given[1]) > sol.objective:
+            sol.info["mip_incumbent_ignored"] = sol.objective
+        plan = (given[0], mods, given[1])
+        # _finish keeps "optimal" only when the plan meets the MIP's bound
+        status = "optimal" if settings.gap_limit == 0 else "feasible"
+        sol = _finish(problem, settings, plan, status, sol.bound, sol.info, t0)
+    out = improve_solution(
+        problem, sol, time_limit=polish, seed=settings.seed, progress=progress, stop=stop, t0=t0
+    )
+    cut = list(budget.cut) + list(out.info.get("lns_cut", []))  # type: ignore[call-overload]
+    out.info["wall_cap_stages"] = cut  # stages a wall-clock safety cap stopped
+    out.info["deterministic"] = bool(not cut and given is not None)
+    return out
 
 
 def _solve_facility(
@@ -300,6 +405,7 @@ def _solve_facility(
     progress: ProgressFn | None,
     stop: threading.Event | None,
     t0: float,
+    given: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FacilitySolution:
     reasons = explain_infeasible(problem)
     if reasons:
@@ -313,18 +419,8 @@ def _solve_facility(
         seed=settings.seed,
     )
     a_h = assign_cheapest(problem, open_h) if open_h is not None else None
-    if open_h is None and _lns_first(problem, settings):
-        lns = capacitated_start(
-            problem,
-            time_limit=settings.time_limit * settings.lns_start_share,
-            seed=settings.seed,
-            progress=progress,
-            stop=stop,
-            t0=t0,
-        )
-        if lns is not None:
-            info.update(lns_iterations=lns.iterations, lns_improvements=lns.improvements)
-            open_h, a_h = _polish_assignment(problem, settings, lns.open, lns.assign, t0)
+    if open_h is None and given is not None:
+        open_h, a_h = given  # the CPMP start of _solve_capacitated (work-limited)
     elif open_h is None:
         cap_h = capacitated_local_search(
             problem,
@@ -511,10 +607,11 @@ def _solve_by_radius(
     # the final check on the full pair set (evaluate, loads) is inside the time limit too:
     # about 1.4 s for 810,000 pairs on a loaded 2-core machine; and HiGHS notices the deadline
     # only between LP solves (a node LP of pmed36 took up to ~2 s: measured overshoot 2.1 s)
+    # (the radius branch-and-bound solves only LPs, which the interrupt callback stops within
+    # a few iterations: a short latency reserve suffices there)
+    latency = RADIUS_BRANCH_LATENCY_SECONDS if settings.radius_branch else HIGHS_LATENCY_SECONDS
     reserve = (
-        0.2
-        + VERIFY_SECONDS_PER_PAIR * problem.n_pairs
-        + min(HIGHS_LATENCY_SECONDS, 0.04 * settings.time_limit)
+        0.2 + VERIFY_SECONDS_PER_PAIR * problem.n_pairs + min(latency, 0.04 * settings.time_limit)
     )
     left = settings.time_limit - (time.perf_counter() - t0) - reserve
     res = solve_radius(
@@ -526,6 +623,8 @@ def _solve_by_radius(
         stop=stop,
         t0=t0,
         lagrangian_seconds=settings.radius_lagrangian_seconds,
+        lagrangian_iterations=settings.radius_lagrangian_iterations,
+        mip_method="branch" if settings.radius_branch else "highs",
         options=options,
     )
     info.update({f"radius_{k}" if k in info else k: v for k, v in res.info.items()})

@@ -11,7 +11,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solvers.benchdata import FacilityInstance, load_instance
-from solvers.layout import FacilityProblem, FacilitySolution, evaluate
+from solvers.layout import (
+    FacilityProblem,
+    FacilitySettings,
+    FacilitySolution,
+    evaluate,
+    solve_facility,
+)
+from solvers.layout.cap_start import (
+    WorkBudget,
+    density_start,
+    gap_assign,
+    greedy_assign,
+    scalable_start,
+)
 from solvers.layout.capacitated import (
     capacitated_lns,
     capacitated_start,
@@ -20,6 +33,7 @@ from solvers.layout.capacitated import (
     lns_applies,
     solution_cost,
 )
+from solvers.layout.solve import _lns_first
 
 
 def line_cpmp() -> FacilityProblem:
@@ -265,3 +279,135 @@ def test_stop_returns_the_start() -> None:
     res = capacitated_lns(pb, open_, np.array([0, 0, 0, 5, 5, 5]), time_limit=30, stop=stop)
     assert res.iterations == 0
     assert res.objective == 6.0
+
+
+# -- deterministic start and budget (solvers.layout.cap_start) ------------------------------
+
+
+def test_budget_counts_work_not_time() -> None:
+    budget = WorkBudget.start(1.0)
+    assert budget.left() == 1.0
+    budget.charge(0.4)
+    assert budget.left() == pytest.approx(0.6)
+    assert not budget.exhausted("x")
+    budget.charge(0.7)
+    assert budget.exhausted("x")
+    assert budget.cut == []  # the budget ran out, not the safety cap
+
+
+def test_safety_cap_is_recorded() -> None:
+    budget = WorkBudget.start(10.0, factor=0.0)  # cap already passed
+    assert budget.exhausted("lns")
+    assert budget.cut == ["lns"]
+
+
+def test_greedy_assign_by_regret() -> None:
+    """line_cpmp, medians 2 and 11 open (Q = 3): each point to its nearer median."""
+    pb = line_cpmp()
+    open_ = np.zeros(6, dtype=bool)
+    open_[[2, 4]] = True  # points 2 and 11
+    assert greedy_assign(pb, open_).tolist() == [2, 2, 2, 4, 4, 4]
+
+
+def test_greedy_assign_respects_capacity() -> None:
+    """Only point 2 open among the left three (Q = 3) and point 10: 0, 1, 2 fill median 2;
+    the right three go to median 10 (which is point index 3)."""
+    pb = line_cpmp()
+    open_ = np.array([False, False, True, True, False, False])
+    a = greedy_assign(pb, open_)
+    assert sorted(a.tolist()) == [2, 2, 2, 3, 3, 3]
+    assert evaluate(pb, open_, no_modules(pb), a)[1] == []
+
+
+def test_gap_assign_finds_the_cheapest_assignment() -> None:
+    """Medians 1 and 11 (indices 1, 4): the optimum assignment costs 4."""
+    pb = line_cpmp()
+    open_ = np.array([False, True, False, False, True, False])
+    a = gap_assign(pb, open_, WorkBudget.start(10.0))
+    assert a is not None
+    assert a.tolist() == [1, 1, 1, 4, 4, 4]
+    assert solution_cost(pb, open_, a) == 4.0
+
+
+def test_scalable_start_moves_the_medians() -> None:
+    """Greedy medians 2 and 11 cost 5; location–allocation moves median 2 to 1: cost 4."""
+    pb = line_cpmp()
+    res = scalable_start(pb, WorkBudget.start(10.0))
+    assert res is not None
+    open_, a = res
+    assert np.flatnonzero(open_).tolist() == [1, 4]
+    assert solution_cost(pb, open_, a) == 4.0
+    assert evaluate(pb, open_, no_modules(pb), a)[1] == []
+
+
+def test_density_start_is_feasible() -> None:
+    pb = random_cpmp(5, 30, 3)
+    res = density_start(pb, WorkBudget.start(10.0))
+    assert res is not None
+    assert int(res[0].sum()) == 3
+    assert evaluate(pb, res[0], no_modules(pb), res[1])[1] == []
+
+
+def test_lns_pipeline_is_on_for_large_cpmp_only() -> None:
+    small = random_cpmp(1, 20, 2)
+    assert not _lns_first(small, FacilitySettings())  # 400 pairs: the MIP alone
+    assert _lns_first(small, FacilitySettings(capacitated_lns=True))
+    big = random_cpmp(1, 210, 20)  # 44,100 pairs
+    assert _lns_first(big, FacilitySettings())
+    assert not _lns_first(big, FacilitySettings(capacitated_lns=False))
+    assert not _lns_first(small_sscflp(), FacilitySettings(capacitated_lns=True))
+
+
+def test_solve_facility_same_seed_same_plan() -> None:
+    """The CPMP LNS path (start + LNS + node-limited MIP + polish) is work-limited: two runs
+    with one seed give the same plan, and say they were not cut by the wall clock."""
+    pb = random_cpmp(11, 60, 5)
+    settings_ = FacilitySettings(time_limit=3.0, seed=4, capacitated_lns=True)
+    first = solve_facility(pb, settings_)
+    second = solve_facility(pb, settings_)
+    assert first.objective == second.objective
+    assert first.assign.tolist() == second.assign.tolist()
+    assert first.info["deterministic"] is True and second.info["deterministic"] is True
+    assert "lns_iterations" in first.info
+    assert evaluate(pb, first.open, no_modules(pb), first.assign)[1] == []
+
+
+def test_solve_facility_line_cpmp_optimal() -> None:
+    sol = solve_facility(line_cpmp(), FacilitySettings(time_limit=5.0, capacitated_lns=True))
+    assert sol.info["deterministic"] is True
+    assert sol.status == "optimal"
+    assert sol.objective == 4.0
+    assert sol.bound == 4.0
+
+
+@pytest.mark.slow
+def test_stefanello_same_seed_same_plan(shared_benchmarks) -> None:  # type: ignore[no-untyped-def]
+    """lin318_040 (101,124 pairs: the LNS pipeline is on by default), twice with one seed.
+
+    Slow (2 × 20 s): run by ``make bench``. The plans agree whenever no wall-clock safety cap
+    struck (``info["deterministic"]``), whatever the machine load.
+    """
+    pb = FacilityProblem.from_instance(
+        load_instance(shared_benchmarks / "cpmp_stefanello", "lin318_040")
+    )
+    runs = [solve_facility(pb, FacilitySettings(time_limit=20.0, seed=1)) for _ in range(2)]
+    assert all(evaluate(pb, r.open, no_modules(pb), r.assign)[1] == [] for r in runs)
+    if runs[0].info["deterministic"] and runs[1].info["deterministic"]:
+        assert runs[0].objective == runs[1].objective
+        assert runs[0].assign.tolist() == runs[1].assign.tolist()
+    assert runs[0].objective <= 47988.38 * 1.10  # best known 47988.38
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(8, 30), p=st.integers(2, 5))
+def test_scalable_starts_are_feasible_with_p_open(seed: int, n: int, p: int) -> None:
+    """Any instance: the starts open exactly p, respect every capacity, and repeat exactly."""
+    pb = random_cpmp(seed, n, p)
+    for make in (scalable_start, density_start):
+        res = make(pb, WorkBudget.start(5.0))
+        if res is None:
+            continue
+        assert int(res[0].sum()) == p
+        assert evaluate(pb, res[0], no_modules(pb), res[1])[1] == []
+        again = make(pb, WorkBudget.start(5.0))
+        assert again is not None and again[1].tolist() == res[1].tolist()
