@@ -19,8 +19,9 @@ solution), so every solution costing ≤ U survives them and the reduced problem
 an optimum (the incumbent stays a valid MIP start):
 
 * **Lagrangian pre-reduction** (exactly p): :func:`solvers.layout.lagrangian.lagrangian_eliminate`
-  for about a second, against the limit U + ε: facilities and pairs whose forced Lagrangian
-  bound exceeds it are dropped. A dropped pair (i, j) is never i's only cheapest open facility
+  for ``lagrangian_iterations`` steps (a work limit: the same reduction on any machine;
+  ``lagrangian_seconds`` is only a safety cap), against the limit U + ε: facilities and
+  pairs whose forced Lagrangian bound exceeds it are dropped. A dropped pair (i, j) is never i's only cheapest open facility
   in a solution ≤ U, so removing it keeps those solutions' costs.
 * **Lagrangian radius caps from the LP duals.** For any multipliers λ and any solution with
   open set S, cost ≥ L(λ) + (d_i − λ_i)⁺ for every customer i, where
@@ -46,18 +47,36 @@ an optimum (the incumbent stays a valid MIP start):
 * **Must-open facilities.** A customer never pays more than its cost to a must-open facility,
   so its radii above that are dropped (no U needed).
 
-Status ``optimal`` is returned only when a valid lower bound (Lagrangian, any coarse LP, or the
-coarse MIP's dual bound; rounded up when all costs are integers) meets the cost of the best
-solution evaluated on the full problem. A HiGHS run whose reported objective differs from its
-columns' cost or lies below a proven bound (a presolve fault seen on pmed4) is discarded and
-solved again without presolve. The time limit is a wall-clock deadline for the
+* **Branch-and-bound on the facilities** (the default, ``mip_method="branch"``): best-first
+  over the last coarse LP, warm from its basis, plunging into the closing branch of the most
+  fractional y (HiGHS keeps the parent's basis, so a dive's LP takes tens of iterations);
+  the other branch is queued with its parent's basis. Reduced costs fix y and z in each
+  subtree against U − 1 (integral costs: only strictly better solutions are searched, the
+  incumbent is kept aside), and the radii node optima land on are added by rebuilding the
+  coarse model once they are 5 % of its radii (or at once when an integral node's coarse cost
+  is not its true cost). pmed36 (800 nodes, p = 10; LP 9833.26, optimum 9934): HiGHS's MIP
+  had 2 nodes and bound 9840 after 46 s (root cuts, ~0.5 s per node LP on the full model);
+  this search proves 9934 in ~350 nodes, ~50 s after a 9 s LP phase (shared 2-core machine,
+  load ~1), each node LP stopping as soon as its dual objective passes U − 1 (HiGHS
+  ``objective_bound``: dual simplex in phase 2 gives a valid bound at every step). Strong
+  branching (8 candidates, depth < 4) cut that to 317 nodes but cost more time than it saved;
+  Devex pricing was slower; Lagrangian penalties from the node duals (to skip solving leaf
+  children) pruned too few to matter. ``mip_method="highs"`` keeps the HiGHS MIP rounds below.
+
+Status ``optimal`` is returned only when a valid lower bound (Lagrangian, any coarse LP, the
+least open node of the branch-and-bound, or the coarse MIP's dual bound; rounded up when all
+costs are integers) meets the cost of the best solution evaluated on the full problem. A
+HiGHS run whose reported objective differs from its columns' cost or lies below a proven bound
+(a presolve fault seen on pmed4) is discarded and solved again without presolve. The time limit is a wall-clock deadline for the
 whole call: every HiGHS run gets the time left and an interrupt callback on the deadline.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -73,6 +92,13 @@ from solvers.progress import ProgressEvent, ProgressFn
 
 #: Largest pair count the radius model is built for (dense p-median at 3000 nodes is 9e6).
 MAX_PAIRS = 4_000_000
+#: Branch-and-bound: rebuild the coarse model once the radii that node optima landed on, but
+#: the model lacks, reach this share of its radii (pmed36: 1 % → 8 rebuilds and slower, never
+#: → 458 nodes unproven at 100 s, 5 % → 2 rebuilds, 10 % → 1 rebuild and 10 % more nodes;
+#: a rebuild costs a cold LP).
+REFINE_SHARE = 0.05
+#: Branch-and-bound: a progress event every this many nodes (pmed36: about every 4 s).
+PROGRESS_NODES = 25
 
 
 def radius_applies(problem: FacilityProblem) -> bool:
@@ -345,10 +371,13 @@ def solve_radius(
     t0: float | None = None,
     max_lp_rounds: int = 50,
     max_mip_rounds: int = 30,
-    lagrangian_seconds: float = 1.0,
+    lagrangian_seconds: float = 5.0,
+    lagrangian_iterations: int = 800,
     mip_radii: str = "auto",
     all_radii_below: int = 60_000,
     options: dict[str, bool | int | float | str] | None = None,
+    mip_method: str = "branch",
+    max_nodes: int = 100_000,
 ) -> RadiusResult:
     """Solve an uncapacitated facility problem to proven optimality (or the deadline).
 
@@ -371,14 +400,22 @@ def solve_radius(
     max_lp_rounds, max_mip_rounds : int
         Caps on radius-refinement rounds (each round re-solves the LP or the MIP).
     lagrangian_seconds : float
-        Subgradient time for the pre-reduction (exactly p only; 0 = skip).
+        Safety cap on the subgradient time of the pre-reduction (exactly p only; 0 = skip).
+    lagrangian_iterations : int
+        Subgradient steps of the pre-reduction: a work limit, so the reduction (and the whole
+        answer) does not depend on the machine's speed unless ``lagrangian_seconds`` binds.
     mip_radii : {"auto", "all", "landing"}
         Radii of the MIP: every radius under the caps ("all"), the LP's radii refined by the
         MIP's solutions ("landing"), or "all" when at most ``all_radii_below`` ("auto").
     all_radii_below : int
         Threshold for ``mip_radii="auto"``.
     options : dict, optional
-        Extra HiGHS options for the MIP (name → value).
+        Extra HiGHS options for the MIP (name → value); the branch-and-bound reads only
+        ``mip_rel_gap`` (stop when the gap to the least open node is within it).
+    mip_method : {"branch", "highs"}
+        After the LP: the branch-and-bound on the facilities, or HiGHS's MIP solver.
+    max_nodes : int
+        Node limit of the branch-and-bound (a work limit; the bound stays valid).
 
     Returns
     -------
@@ -388,10 +425,13 @@ def solve_radius(
     Raises
     ------
     ValueError
-        When the problem is not uncapacitated (see :func:`radius_applies`).
+        When the problem is not uncapacitated (see :func:`radius_applies`), or for an
+        unknown ``mip_method``.
     """
     if not radius_applies(problem):
         raise ValueError("the radius formulation needs an uncapacitated problem without fallbacks")
+    if mip_method not in ("branch", "highs"):
+        raise ValueError(f"mip_method must be 'branch' or 'highs', not {mip_method!r}")
     t_begin = time.perf_counter()
     t0 = t_begin if t0 is None else t0
     integral = bool(
@@ -424,6 +464,7 @@ def solve_radius(
             upper + 1.0 if integral else upper + 4e-9 * max(1.0, abs(upper)),
             integral=integral,
             time_limit=min(lagrangian_seconds, max(run.left(), 0.0) / 4),
+            max_iter=lagrangian_iterations,
         )
         lower = max(lower, lag.bound)
         dropped = lag.dropped if lag.dropped is not None else np.zeros(problem.n_pairs, bool)
@@ -433,6 +474,7 @@ def solve_radius(
         info.update(
             lagrangian_bound=lag.bound,
             lagrangian_seconds=round(lag.seconds, 3),
+            lagrangian_iterations=lag.iterations,
             lagrangian_pairs=int(dropped.sum()),
             eliminated_pairs=int(problem.n_pairs - work.n_pairs),
         )
@@ -480,6 +522,7 @@ def solve_radius(
     lp_rounds, lp_value = 0, -np.inf
     y_lp = np.zeros(n_f)
     tried: list[np.ndarray] = []
+    last_lp: tuple[_Model, _Levels, highspy.Highs] | None = None
     while lp_rounds < max_lp_rounds and not run.expired():
         lp_rounds += 1
         model = _build(problem, lev, chosen, top, y_lo, y_hi)
@@ -493,6 +536,7 @@ def solve_radius(
         sol = h.getSolution()
         x = np.asarray(sol.col_value)
         y_lp = x[:n_f]
+        last_lp = (model, lev, h)
         # every coarse LP is a relaxation: its value is a bound, its reduced costs fix
         lp_now = float(h.getInfo().objective_function_value)
         lower = max(lower, lp_now)
@@ -550,6 +594,41 @@ def solve_radius(
     if proven():
         info["bound_source"] = "lp"
         return result("optimal")
+
+    # -- branch-and-bound over the LP's coarse model, warm from its last basis --------------
+    if mip_method == "branch" and not (lev.top(cap) < 0).any():
+        top = np.minimum(top, lev.top(cap))
+        warm = None
+        if last_lp is not None and last_lp[1] is lev:
+            warm = (last_lp[0], last_lp[2])
+        tree = _branch_and_bound(
+            problem,
+            lev,
+            chosen,
+            top,
+            y_lo,
+            y_hi,
+            run,
+            lambda: upper,
+            better,
+            rel_gap=float((options or {}).get("mip_rel_gap", 0.0)),
+            max_nodes=max_nodes,
+            warm=warm,
+        )
+        lower = max(lower, tree.bound)
+        info.update(
+            bb_nodes=tree.nodes,
+            bb_refinements=tree.refinements,
+            bb_exhausted=tree.exhausted,
+            radii=tree.radii,
+            mip_seconds=round(time.perf_counter() - t_begin - float(info["lp_seconds"]), 3),  # type: ignore[arg-type]
+        )
+        if tree.exhausted and not np.isfinite(upper):
+            return result("infeasible")
+        if proven():
+            info["bound_source"] = "branch"
+            return result("optimal")
+        return result("feasible")
 
     # -- MIP phase on the reduced problem: closed facilities gone, radii capped -------------
     red = _Levels(work, y_hi < 0.5)
@@ -716,3 +795,186 @@ def _fixings(
     rz, zv = rc[n_f:], x[n_f:]
     cut = model.z_level[(zv < 1e-9) & (lp_value + rz > limit)]
     return closed, opened, cut
+
+
+@dataclass
+class _Tree:
+    """Outcome of :func:`_branch_and_bound`: a valid bound and the search effort."""
+
+    bound: float
+    nodes: int
+    exhausted: bool
+    refinements: int
+    radii: int
+
+
+def _branch_and_bound(
+    problem: FacilityProblem,
+    lev: _Levels,
+    chosen: np.ndarray,
+    top: np.ndarray,
+    y_lo: np.ndarray,
+    y_hi: np.ndarray,
+    run: _Runner,
+    upper: Callable[[], float],
+    better: Callable[[np.ndarray], None],
+    *,
+    rel_gap: float,
+    max_nodes: int,
+    warm: tuple[_Model, highspy.Highs] | None = None,
+    max_refinements: int = 50,
+) -> _Tree:
+    """Best-first LP branch-and-bound on the facilities over the coarse radius model.
+
+    The coarse model (``chosen`` radii) is a relaxation, so every node's LP value is a valid
+    bound for its subtree. A node whose LP optimum has integral y is solved when the coarse
+    cost of that open set is its true cost; otherwise the radii it lands on are added, the
+    model is rebuilt (a refinement) and the node is solved again. Radii that fractional node
+    optima land on are collected and added at the next rebuild.
+
+    Each node re-solves the LP from its parent's basis (dual simplex after a bound change):
+    the closing child at once (HiGHS still holds the basis), the opening child later from the
+    queue, least key first. Reduced costs fix y and z in the subtree; the branching facility
+    is the most fractional y. Only solutions cheaper than the incumbent are searched for: a
+    node whose LP value exceeds U − 1 (integral costs) or U − tolerance is pruned (the dual
+    simplex stops there, HiGHS ``objective_bound``), so an exhausted tree proves U optimal.
+    The bound is the least key left in the tree, so it stays valid when the deadline or the
+    node limit stops the search.
+    """
+    n_f = problem.n_facilities
+    chosen = chosen.copy()
+    pending = np.zeros(lev.n_levels, dtype=bool)
+    if warm is not None:
+        model, h = warm
+    else:
+        model = _build(problem, lev, chosen, top, y_lo, y_hi)
+        h = run.highs(model, mip=False)
+    gen, refinements = 0, 0
+
+    def z_upper(model: _Model) -> np.ndarray:
+        # caps tightened after the model was built: "pays less than this radius" ⇒ z = 0
+        over = lev.lev_local[model.z_level] > top[lev.lev_client[model.z_level]]
+        return np.where(over, 0.0, highspy.kHighsInf)
+
+    z_hi = z_upper(model)
+    heap: list[_Node] = [_Node(-np.inf, 0, y_lo.copy(), y_hi.copy())]
+    dive: _Node | None = None  # a child of the node just solved: HiGHS holds its basis
+    seq, nodes = 1, 0
+    while heap or dive is not None:
+        limit = _prune_limit(upper(), run.integral)
+        key = min([n.key for n in (heap[:1] + ([dive] if dive is not None else []))])
+        if key > limit:
+            heap.clear()
+            dive = None
+            break
+        if np.isfinite(key) and upper() - key <= rel_gap * max(abs(upper()), 1.0):
+            break
+        if run.expired() or nodes >= max_nodes or refinements >= max_refinements:
+            break
+        if run.progress is not None and nodes % PROGRESS_NODES == 0 and nodes:
+            bound = float(np.ceil(key - 1e-6)) if run.integral else key
+            run.progress(
+                ProgressEvent(
+                    time.perf_counter() - run.t0, upper(), bound, f"radius-branch {nodes} nodes"
+                )
+            )
+        if dive is not None:
+            node, dive = dive, None
+        else:
+            node = heapq.heappop(heap)
+        if node.gen != gen:  # queued before the last refinement: its z cuts and basis are void
+            node.z_cut, node.basis = None, None
+        key, lo, hi, z_cut = node.key, node.lo, node.hi, node.z_cut
+        n_col = int(model.lp.num_col_)
+        h.changeColsBounds(
+            n_col,
+            np.arange(n_col, dtype=np.int32),
+            np.concatenate([lo, np.zeros(n_col - n_f)]),
+            np.concatenate([hi, z_hi if z_cut is None else np.where(z_cut, 0.0, z_hi)]),
+        )
+        if node.basis is not None:
+            h.setBasis(node.basis)
+        # HiGHS's time limit counts from the object's creation, not from this run
+        h.setOptionValue("time_limit", float(h.getRunTime() + max(run.left(), 0.01)))
+        # dual simplex stops once its objective (a bound in phase 2) passes the limit
+        h.setOptionValue("objective_bound", float(limit) if np.isfinite(limit) else np.inf)
+        h.run()
+        nodes += 1
+        status = h.getModelStatus()
+        if status in (
+            highspy.HighsModelStatus.kInfeasible,
+            highspy.HighsModelStatus.kObjectiveBound,
+        ):
+            continue
+        if status != highspy.HighsModelStatus.kOptimal:
+            # deadline or stop inside the LP: the node stays open so the bound stays valid
+            heapq.heappush(heap, node)
+            break
+        value = max(float(h.getInfo().objective_function_value), key)
+        if value > limit:
+            continue
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)[:n_f]
+        frac = np.flatnonzero((x > 1e-6) & (x < 1 - 1e-6))
+        pending |= _landing(lev, x, top) & ~chosen
+        if frac.size == 0:
+            open_ = x > 0.5
+            better(open_)
+            if _true_cost(problem, lev, open_) <= value + 1e-6 * max(1.0, abs(value)):
+                continue  # exact: the node's LP optimum is its best open set
+        if frac.size == 0 or pending.sum() > REFINE_SHARE * chosen.sum():
+            # refine: rebuild with the radii the node optima landed on, solve the node again
+            chosen |= pending
+            pending[:] = False
+            model = _build(problem, lev, chosen, top, y_lo, y_hi)
+            h = run.highs(model, mip=False)
+            z_hi = z_upper(model)
+            gen += 1
+            refinements += 1
+            heapq.heappush(heap, _Node(value, seq, lo, hi, gen=gen))
+            seq += 1
+            continue
+        dual = np.asarray(sol.col_dual)
+        rc = dual[:n_f]
+        lo, hi = lo.copy(), hi.copy()
+        hi[(x < 1e-9) & (value + rc > limit)] = 0.0
+        lo[(x > 1 - 1e-9) & (value - rc > limit)] = 1.0
+        # a z at 0 whose reduced cost exceeds the gap: the customer pays less than that radius
+        zv = np.asarray(sol.col_value)[n_f:]
+        cut = (zv < 1e-9) & (value + dual[n_f:] > limit)
+        z_cut = cut if z_cut is None else z_cut | cut
+        j = int(frac[np.argmin(np.abs(x[frac] - 0.5))])  # the most fractional facility
+        # plunge into the closing branch (no basis to reload); the opening one waits its turn
+        c_lo, c_hi = lo.copy(), hi.copy()
+        c_lo[j] = c_hi[j] = 1.0
+        heapq.heappush(heap, _Node(value, seq, c_lo, c_hi, z_cut, h.getBasis(), gen))
+        hi = hi.copy()
+        hi[j] = 0.0
+        dive = _Node(value, seq + 1, lo, hi, z_cut, None, gen)
+        seq += 2
+    if dive is not None:
+        heapq.heappush(heap, dive)
+    bound = upper() if not heap else min(n.key for n in heap)
+    return _Tree(bound, nodes, not heap, refinements, int(chosen.sum()))
+
+
+@dataclass(order=True)
+class _Node:
+    """A branch-and-bound node; ordered by its key (the parent's LP value), then creation."""
+
+    key: float
+    seq: int
+    lo: np.ndarray = field(compare=False)
+    hi: np.ndarray = field(compare=False)
+    z_cut: np.ndarray | None = field(default=None, compare=False)  # z fixed at 0 (by rc)
+    basis: highspy.HighsBasis | None = field(default=None, compare=False)  # the parent's
+    gen: int = field(default=0, compare=False)  # model generation of z_cut and basis
+
+
+def _prune_limit(upper: float, integral: bool) -> float:
+    """Largest LP value a node may have and still hold a solution cheaper than ``upper``."""
+    if not np.isfinite(upper):
+        return np.inf
+    if integral:
+        return upper - 1.0 + 1e-6  # a better solution costs at most U − 1
+    return upper - 1e-9 * max(1.0, abs(upper))
