@@ -84,7 +84,7 @@ from solvers.progress import Cancelled, ProgressEvent, ProgressFn
 LP_TIME_SHARE = 0.5
 #: Share of the budget the pricing rounds (LP, price, add pairs) may use; unconverged, the
 #: bound takes the remaining negative reduced costs into account (:func:`_full_scope_bound`).
-PRICE_BUDGET_SHARE = 0.15
+PRICE_BUDGET_SHARE = 0.3
 #: Pricing completion (step 2d) adds the omitted pairs that could improve the best plan when
 #: there are at most max(this many, this share of the model's pairs).
 COMPLETION_MIN_PAIRS = 2000
