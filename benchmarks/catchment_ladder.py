@@ -367,7 +367,9 @@ def _notes() -> list[str]:
         "first_feasible_s / time_to_gap_s: solve time until every level had a plan / the target gap.",
         "peak_MiB: ru_maxrss of the subprocess (instance generation included).",
         "cbc_*: the same model in plain PuLP + CBC (baseline_pulp.py) with the same time limit; "
-        "cbc_time_ratio = CBC wall / our wall ('≥' when CBC did not prove optimality).",
+        "cbc_time_ratio = CBC wall / our wall ('≥' when CBC did not prove optimality). CBC gets "
+        "the sparse pair set (k nearest, no pricing): on rows with bound_scope 'all' its "
+        "objective includes the overflow that set forces (county10k: 2,834 M against ours).",
         "check: the solver-independent validator (solvers/catchment/check.py) on the written plan.",
         "status 'optimal' means proven; a solve stopped at gap_limit reports 'feasible' with its "
         "gap. wall_s includes building the problem arrays (outside the per-level time limit).",
