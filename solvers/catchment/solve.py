@@ -917,18 +917,7 @@ def _overflow_pass(
     """
     # The Σ o ≥ k_cap + 1 side first: one LP, cheap next to the MIP.
     above = model.with_overflow_range(k_cap + 1.0, np.inf)
-    if budget.deterministic:
-        it_cost = LP_SECONDS_PER_ITERATION_NZ * max(int(above.A.nnz), 1)
-        lp = solve_lp(
-            above, seed=settings.seed, time_limit=max(budget.wall_left(), 0.01),
-            iteration_limit=int(LP_TIME_SHARE * max(budget.left(), 0.0) / it_cost) + 1,
-        )  # fmt: skip
-        budget.charge(lp.iterations * it_cost)
-        budget.note("overflow pass LP", lp.clock_cut)
-    else:
-        lp = solve_lp(
-            above, seed=settings.seed, time_limit=max(LP_TIME_SHARE * budget.left(), 0.01)
-        )
+    lp = _budgeted_lp(above, settings, budget, "overflow pass LP")
     high = {"optimal": lp.objective, "infeasible": np.inf}.get(lp.status, -np.inf)
     capped = model.with_overflow_range(-np.inf, k_cap)
     share = LEX_TIME_SHARE * max(budget.left(), 0.0)
