@@ -41,7 +41,7 @@ from geo.distance import pair_distance, travel_pairs
 from planner.model import District
 from solvers.catchment.lp import LPResult
 from solvers.catchment.mip import LinearModel
-from solvers.catchment.problem import CatchmentProblem
+from solvers.catchment.problem import CatchmentProblem, within_alpha
 from solvers.catchment.types import CatchmentSettings
 
 #: Reduced costs above ``-PRICE_TOLERANCE × (1 + |LP objective| / n_units)`` count as
@@ -80,17 +80,6 @@ class PricedPairs:
     def min_rc(self) -> float:
         """The least reduced cost of an omitted pair (``threshold`` when none is listed)."""
         return float(self.rc[0]) if self.rc.size else self.threshold
-
-    def best_per_unit(self, per_unit: int, below: float) -> tuple[np.ndarray, np.ndarray]:
-        """The ``per_unit`` pairs of lowest ``rc < below`` of each unit (units, schools)."""
-        ok = self.rc < below
-        u, s, rc = self.unit[ok], self.school[ok], self.rc[ok]
-        order = np.lexsort((s, rc, u))
-        u, s = u[order], s[order]
-        first = np.r_[0, np.flatnonzero(u[1:] != u[:-1]) + 1] if u.size else np.zeros(0, int)
-        rank = np.arange(u.size) - np.repeat(first, np.diff(np.r_[first, u.size]))
-        keep = rank < per_unit
-        return u[keep], s[keep]
 
 
 def pricing_applies(pb: CatchmentProblem, settings: CatchmentSettings) -> bool:
@@ -191,7 +180,7 @@ def _enumerate(
         cur_cost = np.full(pb.n_units, np.inf)
         has = pb.current_pair >= 0
         cur_cost[has] = pb.pair_cost[pb.current_pair[has]]
-        ok = (s == cur[u]) | (c <= (1.0 + settings.alpha) * cur_cost[u] + 1e-9)
+        ok = (s == cur[u]) | within_alpha(c, cur_cost[u], settings.alpha)
         u, s, c = u[ok], s[ok], c[ok]
     # omit the pairs the model has
     key = u * n_schools + s
@@ -199,6 +188,58 @@ def _enumerate(
     pos = np.minimum(np.searchsorted(have, key), max(have.size - 1, 0))
     new = have[pos] != key if have.size else np.ones(key.size, dtype=bool)
     return u[new], s[new], c[new]
+
+
+@dataclass(frozen=True)
+class _Duals:
+    """The LP duals an omitted pair's reduced cost reads, gathered once per pricing call.
+
+    ``y_unit`` per unit (0 for a unit without a row), ``y_cap`` per school, and the possible
+    support terms (:func:`_support_terms`) sorted by key.
+    """
+
+    y_unit: np.ndarray
+    y_cap: np.ndarray
+    key_t: np.ndarray
+    c_t: np.ndarray
+    y_t: np.ndarray
+
+    @classmethod
+    def of(cls, pb: CatchmentProblem, model: LinearModel, lp: LPResult) -> _Duals:
+        assert lp.row_duals is not None
+        y = lp.row_duals
+        has_row = np.diff(pb.unit_ptr) > 0
+        y_unit = np.zeros(pb.n_units)
+        y_unit[has_row] = y[model.families["one_school_per_unit"]]
+        key_t, c_t, y_t = _support_terms(pb, model, y)
+        order = np.argsort(key_t, kind="stable")
+        return cls(y_unit, y[model.families["soft_capacity"]], key_t[order], c_t[order], y_t[order])
+
+    def reduced_costs(
+        self,
+        pb: CatchmentProblem,
+        settings: CatchmentSettings,
+        unit: np.ndarray,
+        school: np.ndarray,
+        cost: np.ndarray,
+    ) -> np.ndarray:
+        """Reduced costs of pairs ``(unit, school)`` if added to the model (own row dual 0)."""
+        w = settings.weights
+        m = pb.movable[unit].astype(float)
+        cur = pb.current[unit]
+        moved = (cur >= 0) & (school != cur)
+        rc = m * (w.travel * cost + w.moved * moved) - self.y_unit[unit] - m * self.y_cap[school]
+        if self.key_t.size and unit.size:
+            key = unit * pb.n_schools + school
+            lo = np.searchsorted(self.key_t, key, side="left")
+            cnt = np.searchsorted(self.key_t, key, side="right") - lo
+            if cnt.any():
+                idx = np.repeat(np.arange(key.size), cnt)
+                offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                t = lo[idx] + offs
+                add = np.where(cost[idx] < self.c_t[t], self.y_t[t], 0.0)
+                rc = rc + np.bincount(idx, weights=add, minlength=key.size)
+        return rc
 
 
 def pair_reduced_costs(
@@ -211,35 +252,7 @@ def pair_reduced_costs(
     cost: np.ndarray,
 ) -> np.ndarray:
     """Reduced costs of pairs ``(unit, school)`` if added to ``model`` (own row dual 0)."""
-    assert lp.row_duals is not None
-    y = lp.row_duals
-    w = settings.weights
-    S = pb.n_schools
-    unit_rows = model.families["one_school_per_unit"]
-    has_row = np.diff(pb.unit_ptr) > 0
-    row_of_unit = np.full(pb.n_units, -1, dtype=np.int64)
-    row_of_unit[has_row] = np.arange(int(has_row.sum()))
-    y_unit = np.where(row_of_unit >= 0, y[unit_rows][np.maximum(row_of_unit, 0)], 0.0)
-    y_cap = y[model.families["soft_capacity"]]
-    m = pb.movable[unit].astype(float)
-    cur = pb.current[unit]
-    moved = (cur >= 0) & (school != cur)
-    rc = m * (w.travel * cost + w.moved * moved) - y_unit[unit] - m * y_cap[school]
-    key_t, c_t, y_t = _support_terms(pb, model, y)
-    if key_t.size and unit.size:
-        key = unit * S + school
-        order = np.argsort(key_t, kind="stable")
-        key_t, c_t, y_t = key_t[order], c_t[order], y_t[order]
-        lo = np.searchsorted(key_t, key, side="left")
-        hi = np.searchsorted(key_t, key, side="right")
-        cnt = hi - lo
-        if cnt.any():
-            idx = np.repeat(np.arange(key.size), cnt)
-            offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-            t = lo[idx] + offs
-            add = np.where(cost[idx] < c_t[t], y_t[t], 0.0)
-            rc = rc + np.bincount(idx, weights=add, minlength=key.size)
-    return rc
+    return _Duals.of(pb, model, lp).reduced_costs(pb, settings, unit, school, cost)
 
 
 def price_pairs(
@@ -277,17 +290,15 @@ def price_pairs(
     -------
     PricedPairs
     """
-    assert lp.status == "optimal" and lp.row_duals is not None
-    y = lp.row_duals
+    assert lp.status == "optimal"
+    duals = _Duals.of(pb, model, lp)
     w = settings.weights
-    unit_rows = model.families["one_school_per_unit"]
     has_row = np.diff(pb.unit_ptr) > 0
-    y_unit = np.zeros(pb.n_units)
-    y_unit[has_row] = y[unit_rows]
-    key_t, _, y_t = _support_terms(pb, model, y)
-    t_unit = np.bincount(key_t // max(pb.n_schools, 1), weights=y_t, minlength=pb.n_units)
+    t_unit = np.bincount(
+        duals.key_t // max(pb.n_schools, 1), weights=duals.y_t, minlength=pb.n_units
+    )
     # rc ≥ m W_t c − y_unit + T_u: only pairs with m W_t c < y_unit − T_u + threshold matter
-    slack = y_unit - t_unit + threshold
+    slack = duals.y_unit - t_unit + threshold
     m = pb.movable.astype(float)
     rate = m * w.travel
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -305,7 +316,7 @@ def price_pairs(
         if exclude is not None and exclude.size and u.size:
             keep = ~np.isin(u * pb.n_schools + s, exclude)
             u, s, c = u[keep], s[keep], c[keep]
-        rc = pair_reduced_costs(pb, model, lp, settings, u, s, c)
+        rc = duals.reduced_costs(pb, settings, u, s, c)
         ok = rc < threshold
         u, s, c, rc = u[ok], s[ok], c[ok], rc[ok]
         np.minimum.at(per_unit, u, rc)

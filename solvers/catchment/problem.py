@@ -108,6 +108,12 @@ class Evaluation:
     moved_by_unit: np.ndarray
 
 
+def within_alpha(cost: np.ndarray, cur_cost: np.ndarray, alpha: float) -> np.ndarray:
+    """The ``alpha`` travel rule: ``cost ≤ (1 + α) × cost to today's school`` (``cur_cost``,
+    ``inf`` for a unit without one, which the rule then does not restrict)."""
+    return np.asarray(cost <= (1.0 + alpha) * cur_cost + 1e-9)
+
+
 def _pairs_for_level(
     district: District,
     level: Level,
@@ -178,7 +184,7 @@ def _pairs_for_level(
         cur_cost = np.full(n_units, np.inf)
         at_cur = s == cur[u]
         cur_cost[u[at_cur]] = c[at_cur]
-        ok = at_cur | (c <= (1.0 + settings.alpha) * cur_cost[u] + 1e-9)
+        ok = at_cur | within_alpha(c, cur_cost[u], settings.alpha)
         u, s, c = u[ok], s[ok], c[ok]
     return u.astype(np.int64), s.astype(np.int64), c.astype(np.float64), warnings
 
@@ -235,7 +241,7 @@ def _close_under_support(
             cv = np.array([travel.get(key, np.nan) for key in k.tolist()], dtype=float)
         ok = np.isfinite(cv) & (cv < cu)
         if settings.alpha is not None:
-            ok &= ~np.isfinite(cur_cost[vv]) | (cv <= (1 + settings.alpha) * cur_cost[vv] + 1e-9)
+            ok &= within_alpha(cv, cur_cost[vv], settings.alpha)
         vv, ss, cv, k = vv[ok], ss[ok], cv[ok], k[ok]
         _, first = np.unique(k, return_index=True)
         vv, ss, cv = vv[first], ss[first], cv[first]

@@ -419,10 +419,10 @@ def solve_level(
         tol = max(1e-9 * max(1.0, abs(best_obj)), settings.gap_limit * abs(best_obj))
         return bool(best_obj - low <= tol)
 
-    def improve(start: np.ndarray, stage: str, on: CatchmentProblem) -> None:
+    def improve(start: np.ndarray, stage: str) -> None:
         """Local search from ``start`` for a share of the budget left."""
         meter, deadline = budget.meter(HEURISTIC_TIME_SHARE)
-        cand = local_search(on, start, w, delta, deadline=deadline, meter=meter)
+        cand = local_search(pb, start, w, delta, deadline=deadline, meter=meter)
         budget.settle(stage, meter)
         offer(cand, stage)
 
@@ -432,7 +432,7 @@ def solve_level(
         budget.charge(HEURISTIC_SECONDS_PER_VISIT * 3 * pb.n_pairs)
         offer(start, "grow")
         if best is not None:
-            improve(best, "grow+local_search", pb)
+            improve(best, "grow+local_search")
 
     # 2. LP relaxation: the bound, a rounded plan, and the guide of the neighbourhood search.
     lp = lp_first if lp_first is not None else _budgeted_lp(model, settings, budget, "LP")
@@ -453,7 +453,7 @@ def solve_level(
         budget.charge(HEURISTIC_SECONDS_PER_VISIT * 3 * pb.n_pairs)
         offer(cand, "rounded LP")
         if pb.contiguity != "exact" and not gap_ok() and not hard_violations(pb, cand):
-            improve(cand, "rounded LP+local_search", pb)
+            improve(cand, "rounded LP+local_search")
         info["rounded_lp_objective"] = stages["rounded LP"]["objective"]
 
     # 2b. Lexicographic overflow pass, when the plan overflows more than the LP relaxation
@@ -529,11 +529,7 @@ def solve_level(
                 np.r_[pb.pair_unit, found.unit].astype(np.int64),
                 np.r_[pb.pair_school, found.school].astype(np.int64),
             )
-            pb = build_problem(
-                district, pb.level, settings, extra=extra, adjacency=(pb.adj_a, pb.adj_b)
-            )
-            model = build_model(pb, settings)
-            budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
+            pb, model = _rebuild(district, pb, settings, budget, extra)
             lp_new = _budgeted_lp(model, settings, budget, "LP (completed pairs)")
             if lp_new.status == "optimal":
                 lp = lp_new
@@ -748,6 +744,20 @@ def _budgeted_lp(
     return solve_lp(model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * budget.left(), 0.01))
 
 
+def _rebuild(
+    district: District,
+    pb: CatchmentProblem,
+    settings: CatchmentSettings,
+    budget: _Budget,
+    extra: tuple[np.ndarray, np.ndarray],
+) -> tuple[CatchmentProblem, LinearModel]:
+    """``pb`` built again with the ``extra`` pairs (same adjacency), its model, setup charged."""
+    pb = build_problem(district, pb.level, settings, extra=extra, adjacency=(pb.adj_a, pb.adj_b))
+    model = build_model(pb, settings)
+    budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
+    return pb, model
+
+
 def _price_loop(
     district: District,
     pb: CatchmentProblem,
@@ -794,16 +804,11 @@ def _price_loop(
             break
         if rounds >= settings.price_rounds or budget.until(end) <= 0:
             break
-        add_u, add_s = found.best_per_unit(settings.price_per_unit, -tol)
-        extra_u, extra_s = np.r_[extra_u, add_u], np.r_[extra_s, add_s]
-        pb = build_problem(
-            district, pb.level, settings, extra=(extra_u, extra_s), adjacency=(pb.adj_a, pb.adj_b)
-        )
-        model = build_model(pb, settings)
-        budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
-        have = set((pb.pair_unit * pb.n_schools + pb.pair_school).tolist())
-        asked = add_u * pb.n_schools + add_s
-        pruned = np.fromiter((k not in have for k in asked.tolist()), bool, asked.size)
+        # found holds at most price_per_unit pairs per unit, all with rc < −tol
+        extra_u, extra_s = np.r_[extra_u, found.unit], np.r_[extra_s, found.school]
+        pb, model = _rebuild(district, pb, settings, budget, (extra_u, extra_s))
+        asked = found.unit * pb.n_schools + found.school
+        pruned = ~np.isin(asked, pb.pair_unit * pb.n_schools + pb.pair_school)
         excluded = np.r_[excluded, asked[pruned]]
         rounds += 1
     full_lp = lp.objective if converged else -np.inf  # the LP over all allowed pairs
@@ -815,15 +820,7 @@ def _price_loop(
         keys = pb.pair_unit[used] * pb.n_schools + pb.pair_school[used]
         keep = np.isin(extra_u * pb.n_schools + extra_s, keys)
         if not keep.all():
-            pb = build_problem(
-                district,
-                pb.level,
-                settings,
-                extra=(extra_u[keep], extra_s[keep]),
-                adjacency=(pb.adj_a, pb.adj_b),
-            )
-            model = build_model(pb, settings)
-            budget.charge(SETUP_SECONDS_PER_NZ * int(model.A.nnz))
+            pb, model = _rebuild(district, pb, settings, budget, (extra_u[keep], extra_s[keep]))
             lp = _budgeted_lp(model, settings, budget, "pricing LP (kept pairs)")
     info: dict[str, object] = {
         "pricing_rounds": rounds,
