@@ -57,6 +57,7 @@ import numpy as np
 from planner.errors import InfeasiblePlan
 from planner.model import District
 from planner.policy import Level
+from solvers.catchment.chains import eject_chains
 from solvers.catchment.cpsat import solve_cpsat
 from solvers.catchment.explain import capacity_warnings, explain_infeasibility
 from solvers.catchment.heuristic import WorkMeter, grow, local_search, price_search
@@ -107,6 +108,8 @@ OVERFLOW_ROUND_SOLUTIONS = 1
 #: Share of the time left the priced growth (closer-neighbour) may use, and its iterations
 #: from zero prices and from the LP's seat duals.
 PRICE_TIME_SHARE = 0.5
+#: ... and when the plan overflows no more than the LP (only the LP-dual run).
+PRICE_CLEAN_TIME_SHARE = 0.15
 PRICE_ITERATIONS = (25, 15)
 #: LP seat duals used as starting prices are clipped to this many median pair costs.
 PRICE_DUAL_CLIP = 3.0
@@ -419,10 +422,15 @@ def solve_level(
         tol = max(1e-9 * max(1.0, abs(best_obj)), settings.gap_limit * abs(best_obj))
         return bool(best_obj - low <= tol)
 
-    def improve(start: np.ndarray, stage: str) -> None:
-        """Local search from ``start`` for a share of the budget left."""
+    def improve(start: np.ndarray, stage: str, chains: bool = True) -> None:
+        """Local search (and ejection chains) from ``start`` for a share of the budget left."""
         meter, deadline = budget.meter(HEURISTIC_TIME_SHARE)
         cand = local_search(pb, start, w, delta, deadline=deadline, meter=meter)
+        over = evaluate(pb, cand, w, delta).terms["overflow_pupils"]
+        if chains and over > 0 and not meter.spent():
+            # single moves are stuck at full schools: pass units on along chains, then polish
+            cand = eject_chains(pb, cand, w, delta, meter=meter, deadline=deadline)
+            cand = local_search(pb, cand, w, delta, deadline=deadline, meter=meter)
         budget.settle(stage, meter)
         offer(cand, stage)
 
@@ -432,7 +440,8 @@ def solve_level(
         budget.charge(HEURISTIC_SECONDS_PER_VISIT * 3 * pb.n_pairs)
         offer(start, "grow")
         if best is not None:
-            improve(best, "grow+local_search")
+            # the rounded LP's plan is the better start for chains (sample, contig2k)
+            improve(best, "grow+local_search", chains=False)
 
     # 2. LP relaxation: the bound, a rounded plan, and the guide of the neighbourhood search.
     lp = lp_first if lp_first is not None else _budgeted_lp(model, settings, budget, "LP")
@@ -467,11 +476,14 @@ def solve_level(
         else np.inf
     )
 
+    def overflow_of(plan: np.ndarray) -> float:
+        return float(evaluate(pb, plan, w, delta).terms["overflow_pupils"])
+
     def overflow_pass() -> None:
         nonlocal lex_bound
         if best is None or not np.isfinite(k_cap) or gap_ok() or stopped():
             return
-        if evaluate(pb, best, w, delta).terms["overflow_pupils"] <= k_cap + 0.5:
+        if overflow_of(best) <= k_cap + 0.5:
             return
         values, lex_bound, lex_info = _overflow_pass(
             pb, model, settings, budget, k_cap, np.inf, stop, t0
@@ -488,13 +500,18 @@ def solve_level(
 
     # 2c. Closer-neighbour: priced growth (seat prices by subgradient), from zero prices and
     #     from the LP's seat duals; it makes the outward cascades that free over-full schools.
+    #     When the plan already overflows no more than the LP, only the LP-dual run is left,
+    #     with a smaller share: it still finds better travel (sample junior: 0.93 → 0.41 %)
+    #     but the rest of the budget is worth more to RINS (contig2k: 2.4 → 0.66 %).
     if pb.contiguity == "closer_neighbour" and not gap_ok() and not stopped():
-        meter, price_end = budget.meter(PRICE_TIME_SHARE)
-        priced = price_search(
-            pb, w, delta, iterations=PRICE_ITERATIONS[0], deadline=price_end, meter=meter
-        )
-        budget.settle("priced growth", meter)
-        offer(priced, "priced growth")
+        clean = best is not None and overflow_of(best) <= k_cap + 0.5
+        meter, price_end = budget.meter(PRICE_CLEAN_TIME_SHARE if clean else PRICE_TIME_SHARE)
+        if not clean:
+            priced = price_search(
+                pb, w, delta, iterations=PRICE_ITERATIONS[0], deadline=price_end, meter=meter
+            )
+            budget.settle("priced growth", meter)
+            offer(priced, "priced growth")
         if lp.status == "optimal" and lp.row_duals is not None and not gap_ok():
             y = lp.row_duals[model.families["soft_capacity"]]
             clip = PRICE_DUAL_CLIP * float(np.median(pb.pair_cost)) if pb.n_pairs else 0.0
@@ -561,7 +578,7 @@ def solve_level(
         lp_arg, frac = _lp_argmax(pb, model.x(lp.values))
         lp_overflow = float(lp.values[model.cols["overflow"]].sum())
         rins_end = budget.mark(RINS_TIME_SHARE)
-        rings, rounds = 1, 0
+        rings, rounds, shrunk = 1, 0, False
         last_free = -1  # units freed by the last unimproved round (its widening freed more)
         while budget.until(rins_end) > 0.05 and not stopped() and not gap_ok():
             assert best is not None
@@ -591,6 +608,9 @@ def solve_level(
                 _assign_from_values(pb, model.x(raw.values)), f"rins{rounds}"
             )
             if not better:
+                if raw.status != "optimal" and rings > 0 and not shrunk:
+                    rings, shrunk = 0, True  # too big to finish: the core alone
+                    continue
                 if raw.status != "optimal" or free.all() or int(free.sum()) <= last_free:
                     break  # no better plan, and widening would free no more units
                 last_free = int(free.sum())
