@@ -360,9 +360,11 @@ def _notes() -> list[str]:
         "Gaps are |objective − bound| / objective; the objective is recomputed from the plan, the "
         "bound is the solver's. bound_scope 'all': the bound holds for every allowed pair (the "
         "pairs beyond k_nearest=8 priced by LP reduced costs, solvers/catchment/pricing.py); "
-        "'sparse': only for the k nearest + today's school (pricing is off above 5 M unit × "
-        "school combinations). Before 2026-11-24 (third session) every row was 'sparse', and the "
-        "sample and county10k rows reported overflow that only the sparse set forced.",
+        "'sparse': only for the k nearest + today's school (pricing is off above price_max_pairs "
+        "= 30 M unit × school combinations; it was 5 M, and city50k 'sparse' with 19,248 forced "
+        "overflow pupils, until the fourth session of 2026-11-24). Before the third session every "
+        "row was 'sparse', and the sample and county10k rows reported overflow that only the "
+        "sparse set forced.",
         "overflow: pupils over seats in the plan (both levels).",
         "first_feasible_s / time_to_gap_s: solve time until every level had a plan / the target gap.",
         "peak_MiB: ru_maxrss of the subprocess (instance generation included).",

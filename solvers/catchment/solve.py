@@ -63,6 +63,7 @@ from solvers.catchment.explain import capacity_warnings, explain_infeasibility
 from solvers.catchment.heuristic import WorkMeter, grow, local_search, price_search
 from solvers.catchment.lp import (
     LPResult,
+    carry_basis,
     hard_violations,
     overflow_lower_bound,
     reduced_cost_fixing,
@@ -86,6 +87,9 @@ LP_TIME_SHARE = 0.5
 #: Share of the budget the pricing rounds (LP, price, add pairs) may use; unconverged, the
 #: bound takes the remaining negative reduced costs into account (:func:`_full_scope_bound`).
 PRICE_BUDGET_SHARE = 0.3
+#: A pricing round's LP runs the primal simplex from the carried basis when the round added
+#: at most this many pairs per row of the model (else HiGHS's default simplex).
+WARM_PRIMAL_SHARE = 0.1
 #: Pricing completion (step 2d) adds the omitted pairs that could improve the best plan when
 #: there are at most max(this many, this share of the model's pairs).
 COMPLETION_MIN_PAIRS = 2000
@@ -122,8 +126,13 @@ PRICE_DUAL_CLIP = 3.0
 WALL_CAP_FACTOR = 2.5
 #: Seconds per pair visit of the heuristics (growth, local search sweeps).
 HEURISTIC_SECONDS_PER_VISIT = 4.0e-7
-#: Seconds per simplex iteration per nonzero of the LP relaxation's matrix.
-LP_SECONDS_PER_ITERATION_NZ = 1.2e-9
+#: Seconds per simplex iteration of the LP relaxation: a fixed part plus a part per nonzero of
+#: its matrix. HiGHS's iterations are hyper-sparse, so their cost hardly grows with the matrix
+#: (CPU seconds per iteration, idle machine: 5.1e-5 sample, 5.8e-5 contig2k, 4.3e-5 county10k,
+#: 6.9e-5 city50k at 704k nonzeros); the rates are about 1.8 × those, like the other rates.
+#: (Until 2026-11-24 it was 1.2e-9 × nonzeros: 12 × too much at city scale.)
+LP_SECONDS_PER_ITERATION = 9.0e-5
+LP_SECONDS_PER_ITERATION_NZ = 5.0e-11
 #: Seconds per HiGHS MIP checkpoint (interrupt-callback call) per nonzero of its active columns.
 MIP_SECONDS_PER_CHECKPOINT_NZ = 3.0e-6
 #: Seconds per active nonzero to set up a MIP (HiGHS presolve, CP-SAT model build).
@@ -749,19 +758,29 @@ def solve_level(
 
 
 def _budgeted_lp(
-    model: LinearModel, settings: CatchmentSettings, budget: _Budget, stage: str
+    model: LinearModel,
+    settings: CatchmentSettings,
+    budget: _Budget,
+    stage: str,
+    basis: tuple[np.ndarray, np.ndarray] | None = None,
+    primal: bool = False,
 ) -> LPResult:
-    """The LP relaxation within :data:`LP_TIME_SHARE` of the budget left (work or clock)."""
+    """The LP relaxation within :data:`LP_TIME_SHARE` of the budget left (work or clock),
+    from ``basis`` when given (:func:`.lp.carry_basis`; ``primal``: primal simplex)."""
     if budget.deterministic:
-        it_cost = LP_SECONDS_PER_ITERATION_NZ * max(int(model.A.nnz), 1)
+        it_cost = LP_SECONDS_PER_ITERATION + LP_SECONDS_PER_ITERATION_NZ * int(model.A.nnz)
         lp = solve_lp(
             model, seed=settings.seed, time_limit=max(budget.wall_left(), 0.01),
             iteration_limit=int(LP_TIME_SHARE * max(budget.left(), 0.0) / it_cost) + 1,
+            basis=basis, primal=primal,
         )  # fmt: skip
         budget.charge(lp.iterations * it_cost)
         budget.note(stage, lp.clock_cut)
         return lp
-    return solve_lp(model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * budget.left(), 0.01))
+    return solve_lp(
+        model, seed=settings.seed, time_limit=max(LP_TIME_SHARE * budget.left(), 0.01),
+        basis=basis, primal=primal,
+    )  # fmt: skip
 
 
 def _rebuild(
@@ -811,8 +830,10 @@ def _price_loop(
     converged = False
     lagrangian = -np.inf
     end = budget.mark(PRICE_BUDGET_SHARE)
+    warm: tuple[np.ndarray, np.ndarray] | None = None
+    primal = False
     while True:
-        lp = _budgeted_lp(model, settings, budget, f"pricing LP {rounds + 1}")
+        lp = _budgeted_lp(model, settings, budget, f"pricing LP {rounds + 1}", warm, primal)
         if lp.status != "optimal":
             break
         tol = price_tolerance(pb, lp)
@@ -830,7 +851,14 @@ def _price_loop(
             break
         # found holds at most price_per_unit pairs per unit, all with rc < −tol
         extra_u, extra_s = np.r_[extra_u, found.unit], np.r_[extra_s, found.school]
+        old_pb, old_model = pb, model
         pb, model = _rebuild(district, pb, settings, budget, (extra_u, extra_s))
+        # The new pairs join the optimal basis at 0 (it stays primal feasible). The primal
+        # simplex goes on from it fastest when they are few (sample primary: 15–30
+        # iterations against ~400 with HiGHS's default and ~2,300 cold); after the first
+        # round, many pairs priced against an overflowing LP, the default does better.
+        warm = carry_basis(old_pb, old_model, pb, model, lp.basis)
+        primal = found.unit.size <= WARM_PRIMAL_SHARE * model.row_lo.size
         asked = found.unit * pb.n_schools + found.school
         pruned = ~np.isin(asked, pb.pair_unit * pb.n_schools + pb.pair_school)
         excluded = np.r_[excluded, asked[pruned]]
@@ -844,8 +872,11 @@ def _price_loop(
         keys = pb.pair_unit[used] * pb.n_schools + pb.pair_school[used]
         keep = np.isin(extra_u * pb.n_schools + extra_s, keys)
         if not keep.all():
+            old_pb, old_model = pb, model
             pb, model = _rebuild(district, pb, settings, budget, (extra_u[keep], extra_s[keep]))
-            lp = _budgeted_lp(model, settings, budget, "pricing LP (kept pairs)")
+            # a dropped pair may be basic (at 0): then carry_basis gives None, a cold start
+            warm = carry_basis(old_pb, old_model, pb, model, lp.basis)
+            lp = _budgeted_lp(model, settings, budget, "pricing LP (kept pairs)", warm, True)
     info: dict[str, object] = {
         "pricing_rounds": rounds,
         "pricing_added_pairs": int(pb.n_pairs - start_pairs),

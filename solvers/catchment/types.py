@@ -53,12 +53,11 @@ class CatchmentSettings(BaseModel):
         20, ge=0, description="Most pricing rounds (LP, price, add pairs) per level."
     )
     price_max_pairs: int = Field(
-        5_000_000,
+        30_000_000,
         ge=0,
-        description="Price only when units × usable schools is at most this: at city scale "
-        "(50,000 × 499) the first rounds, priced against a sparse LP that overflows, added "
-        "hundreds of thousands of pairs and did not converge within the budget; larger "
-        "problems keep the sparse set (bound_scope says so).",
+        description="Price only when units × usable schools is at most this (city scale, "
+        "50,000 × 469, is 23 M: 4 warm-started rounds converge there); larger problems keep "
+        "the sparse set (bound_scope says so).",
     )
     price_per_unit: int = Field(
         5, ge=1, description="Most pairs a pricing round adds per unit (lowest reduced cost)."

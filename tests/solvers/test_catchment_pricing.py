@@ -19,7 +19,7 @@ import pytest
 
 from planner.generate import make_district
 from solvers.catchment import build_problem
-from solvers.catchment.lp import solve_lp
+from solvers.catchment.lp import BASIC, carry_basis, solve_lp
 from solvers.catchment.mip import build_model
 from solvers.catchment.pricing import pair_reduced_costs, price_pairs, price_tolerance
 from solvers.catchment.solve import solve_levels
@@ -112,3 +112,43 @@ def test_pricing_is_deterministic() -> None:
     assert a.info["n_pairs"] == b.info["n_pairs"]
     assert a.assign.tolist() == b.assign.tolist()
     assert a.bound == b.bound
+
+
+@pytest.mark.parametrize("contiguity", ["none", "closer_neighbour"])
+def test_a_carried_basis_gives_the_same_lp_in_fewer_iterations(contiguity: str) -> None:
+    """One pricing round by hand: the LP with the priced pairs added, from the old optimal
+    basis (primal simplex) and cold, has the same optimum; the warm start needs fewer
+    iterations."""
+    d = make_district(units=150, primary_schools=8, secondary_schools=4, teachers=20, seed=3)
+    s = settings(k_nearest=3, contiguity=contiguity)
+    pb = build_problem(d, "primary", s)
+    model = build_model(pb, s)
+    lp = solve_lp(model, seed=0, time_limit=30)
+    assert lp.status == "optimal" and lp.basis is not None
+    found = price_pairs(d, pb, model, lp, s, -price_tolerance(pb, lp), max_per_unit=1)
+    assert found.unit.size > 0
+    pb2 = build_problem(
+        d, "primary", s, extra=(found.unit, found.school), adjacency=(pb.adj_a, pb.adj_b)
+    )
+    model2 = build_model(pb2, s)
+    warm = carry_basis(pb, model, pb2, model2, lp.basis)
+    assert warm is not None
+    assert warm[0].size == model2.n_cols and warm[1].size == model2.row_lo.size
+    assert int((warm[0] == BASIC).sum() + (warm[1] == BASIC).sum()) == model2.row_lo.size
+    cold = solve_lp(model2, seed=0, time_limit=30)
+    hot = solve_lp(model2, seed=0, time_limit=30, basis=warm, primal=True)
+    assert hot.status == cold.status == "optimal"
+    assert hot.objective == pytest.approx(cold.objective, rel=1e-9)
+    assert hot.objective <= lp.objective + 1e-6  # more pairs: no worse
+    assert hot.iterations < cold.iterations
+
+
+def test_a_basis_is_not_carried_across_other_row_families() -> None:
+    d = make_district(units=60, primary_schools=6, secondary_schools=3, teachers=20, seed=0)
+    a = settings(k_nearest=3, contiguity="none")
+    b = settings(k_nearest=3, contiguity="closer_neighbour")
+    pa, pb = build_problem(d, "primary", a), build_problem(d, "primary", b)
+    ma, mb = build_model(pa, a), build_model(pb, b)
+    lp = solve_lp(ma, seed=0, time_limit=30)
+    assert carry_basis(pa, ma, pb, mb, lp.basis) is None
+    assert carry_basis(pa, ma, pa, ma, None) is None
