@@ -34,8 +34,12 @@ an optimum (the incumbent stays a valid MIP start):
   cost, so the coarse model's LP and MIP bounds are valid for the full problem. When the coarse
   optimum serves every customer at a kept radius, its coarse cost is its true cost, so it is
   optimal for the full problem. Otherwise the radii it landed on are added and it is solved
-  again (LP first until the LP is exact, then the MIP). The MIP keeps every radius under the
-  caps when there are at most ``all_radii_below`` of them (fewer rounds, stronger nodes).
+  again (LP first until the LP is exact, then the MIP). Each LP round starts from the last
+  round's optimal basis carried over to the refined model (:func:`_map_basis`: a split
+  segment keeps a nonsingular basis of the right size), so it re-solves in a fraction of
+  the iterations (pmed36, 7 rounds: 41.7k dual simplex iterations and 9.6 s cold, 8.3k and
+  3.4 s warm). The MIP keeps every radius under the caps when there are at most
+  ``all_radii_below`` of them (fewer rounds, stronger nodes).
 * **LP rounding.** Near the end of the LP rounds, the p largest LP values are opened and
   improved by swaps (:func:`solvers.layout.heuristics.uncapacitated_local_search`): a better U
   makes every reduction above stronger.
@@ -50,25 +54,37 @@ an optimum (the incumbent stays a valid MIP start):
 * **Branch-and-bound on the facilities** (the default, ``mip_method="branch"``): best-first
   over the last coarse LP, warm from its basis, plunging into the closing branch of the most
   fractional y (HiGHS keeps the parent's basis, so a dive's LP takes tens of iterations);
-  the other branch is queued with its parent's basis. Reduced costs fix y and z in each
+  the other branch is queued with its parent's basis. Its model drops the facilities the LP
+  phase closed (their pairs, and radii only they had). Reduced costs fix y and z in each
   subtree against U − 1 (integral costs: only strictly better solutions are searched, the
   incumbent is kept aside), and the radii node optima land on are added by rebuilding the
-  coarse model once they are 5 % of its radii (or at once when an integral node's coarse cost
-  is not its true cost). pmed36 (800 nodes, p = 10; LP 9833.26, optimum 9934): HiGHS's MIP
-  had 2 nodes and bound 9840 after 46 s (root cuts, ~0.5 s per node LP on the full model);
-  this search proves 9934 in ~350 nodes, ~50 s after a 9 s LP phase (shared 2-core machine,
-  load ~1), each node LP stopping as soon as its dual objective passes U − 1 (HiGHS
-  ``objective_bound``: dual simplex in phase 2 gives a valid bound at every step). Strong
-  branching (8 candidates, depth < 4) cut that to 317 nodes but cost more time than it saved;
-  Devex pricing was slower; Lagrangian penalties from the node duals (to skip solving leaf
-  children) pruned too few to matter. ``mip_method="highs"`` keeps the HiGHS MIP rounds below.
+  coarse model once they are 1 % of its radii (or at once when an integral node's coarse cost
+  is not its true cost); the node being solved and every queued node keep their basis and z
+  fixings, carried over to the rebuilt model. pmed36 (800 nodes, p = 10; LP 9833.26,
+  optimum 9934): HiGHS's MIP had 2 nodes and bound 9840 after 46 s (root cuts, ~0.5 s per
+  node LP on the full model); this search proves 9934 in ~345 nodes, ~30 s after a 3.5 s LP
+  phase and ~55k dual simplex iterations in all (shared 2-core machine, load ~1.5–2; before
+  bases were carried over, a rebuild voided every queued node's basis: 119 cold node LPs
+  at ~0.29 s made up 35 of the tree's 52 s), each node LP stopping as soon as its dual
+  objective passes U − 1 (HiGHS ``objective_bound``: dual simplex in phase 2 gives a valid
+  bound at every step). Strong branching (8 candidates, depth < 4) cut that to 317 nodes but
+  cost more time than it saved; pseudo-cost branching (product rule, gains of pruned children
+  censored at the limit), the largest or the smallest fractional y needed as many or more
+  nodes (378, 469, >1500); depth-first order (fewer queued nodes to carry over) saved 3.5 %
+  of the iterations but reports a weaker bound when stopped early; switching off HiGHS's
+  dual cost perturbation saved 5 % (one instance; not adopted, it guards degenerate LPs
+  against stalling); Devex pricing was slower; Lagrangian penalties from the node duals (to
+  skip solving leaf children) pruned too few to matter; all radii in the model from the
+  start (no rebuilds) needed 315 nodes but each LP cost twice as much.
+  ``mip_method="highs"`` keeps the HiGHS MIP rounds below.
 
 Status ``optimal`` is returned only when a valid lower bound (Lagrangian, any coarse LP, the
 least open node of the branch-and-bound, or the coarse MIP's dual bound; rounded up when all
 costs are integers) meets the cost of the best solution evaluated on the full problem. A
 HiGHS run whose reported objective differs from its columns' cost or lies below a proven bound
 (a presolve fault seen on pmed4) is discarded and solved again without presolve. The time limit is a wall-clock deadline for the
-whole call: every HiGHS run gets the time left and an interrupt callback on the deadline.
+whole call: every HiGHS run gets the time left and an interrupt callback on the deadline
+(branch-and-bound node LPs only HiGHS's own time limit, and the callback for a stop event).
 """
 
 from __future__ import annotations
@@ -93,10 +109,12 @@ from solvers.progress import ProgressEvent, ProgressFn
 #: Largest pair count the radius model is built for (dense p-median at 3000 nodes is 9e6).
 MAX_PAIRS = 4_000_000
 #: Branch-and-bound: rebuild the coarse model once the radii that node optima landed on, but
-#: the model lacks, reach this share of its radii (pmed36: 1 % → 8 rebuilds and slower, never
-#: → 458 nodes unproven at 100 s, 5 % → 2 rebuilds, 10 % → 1 rebuild and 10 % more nodes;
-#: a rebuild costs a cold LP).
-REFINE_SHARE = 0.05
+#: the model lacks, reach this share of its radii. A rebuild carries every queued node's basis
+#: over, but their LPs then take more iterations; a late rebuild weakens the nodes before it
+#: (pmed36, nodes and dual simplex iterations of the tree: 0.5 % → 12 rebuilds, 347 nodes,
+#: 57.6k; 1 % → 7, 344, 55.4k; 2.5 % → 3, 336, 58.7k; 5 % → 2, 379, 65.5k; never → 458
+#: nodes unproven at 100 s).
+REFINE_SHARE = 0.01
 #: Branch-and-bound: a progress event every this many nodes (pmed36: about every 4 s).
 PROGRESS_NODES = 25
 
@@ -165,15 +183,31 @@ class _Levels:
         under = self.lev_cost <= cap[self.lev_client]
         return np.bincount(self.lev_client[under], minlength=self.n_customers) - 1
 
-    def find(self, client: np.ndarray, cost: np.ndarray) -> np.ndarray:
-        """Global level of each (customer, cost), −1 where this object has no such level."""
+    def find(self, client: np.ndarray, cost: np.ndarray, *, or_next: bool = False) -> np.ndarray:
+        """Global level of each (customer, cost), −1 where this object has no such level.
+
+        With ``or_next`` a missing cost gives the customer's next dearer level instead (−1 if
+        it has none).
+        """
         ucost = np.unique(np.concatenate([self.lev_cost, cost]))
         mine = self.lev_client.astype(np.int64) * ucost.size + np.searchsorted(ucost, self.lev_cost)
         key = client.astype(np.int64) * ucost.size + np.searchsorted(ucost, cost)
         if self.n_levels == 0:
             return -np.ones(key.size, dtype=np.int64)
         pos = np.minimum(np.searchsorted(mine, key), self.n_levels - 1)
+        if or_next:
+            ok = (mine[pos] >= key) & (self.lev_client[pos] == client)
+            return np.where(ok, pos, -1)
         return np.where(mine[pos] == key, pos, -1)
+
+
+@dataclass(frozen=True)
+class _Radii:
+    """Where a built coarse model's rows and columns sit among the levels (for bases)."""
+
+    n_f: int
+    row_level: np.ndarray  # global level of each chained row (its segment's first level)
+    z_level: np.ndarray  # global level of each z column (after the n_f y columns)
 
 
 @dataclass
@@ -185,6 +219,10 @@ class _Model:
     z_level: np.ndarray  # global level of each z column (after the n_f y columns)
     first_row: np.ndarray  # row of each customer's first chained row
     offset: float
+    row_level: np.ndarray  # global level of each chained row (its segment's first level)
+
+    def radii(self) -> _Radii:
+        return _Radii(self.n_f, self.row_level, self.z_level)
 
 
 def _build(
@@ -258,7 +296,75 @@ def _build(
     lp.a_matrix_.value_ = mat.data
     lp.a_matrix_.num_col_ = n_cols
     lp.a_matrix_.num_row_ = n_rows
-    return _Model(lp, n_f, ch[z_pos], np.flatnonzero(first_of_client), offset)
+    return _Model(lp, n_f, ch[z_pos], np.flatnonzero(first_of_client), offset, ch)
+
+
+#: HiGHS basis statuses by their integer code (kLower 0, kBasic 1, kUpper 2, kZero 3, ...).
+_STATUS = np.array([highspy.HighsBasisStatus(v) for v in range(5)], dtype=object)
+_BASIC = int(highspy.HighsBasisStatus.kBasic)
+_LOWER = int(highspy.HighsBasisStatus.kLower)
+
+
+def _map_basis(
+    old: _Radii, new: _Radii, basis: highspy.HighsBasis, renumber: np.ndarray | None = None
+) -> highspy.HighsBasis | None:
+    """Carry a basis of model ``old`` to model ``new``: the same y, radii added or removed.
+
+    A segment of ``old`` split by new radii (rows r, r′ and the new z between them) keeps
+    a nonsingular basis of the same size: if r's slack was basic, the new rows' slacks are
+    basic and the new z sit at 0 (the basis matrix is the old one with r's row and slack
+    swapped for the same minor); if r was tight, the new z are basic and the new rows tight
+    (adding the new rows back to r gives the old row, and each new z is then alone in its
+    row). So a node re-solves in a few dual simplex iterations instead of from scratch.
+    Rows and z removed (a lower cap, or ``renumber``: ``old`` on other levels, mapped by
+    this array, −1 for a level that is gone) can change the count: the basis is then
+    marked ``alien`` and HiGHS completes it. ``None`` when no old row survives.
+    """
+    col = np.fromiter((int(s) for s in basis.col_status), dtype=np.int64)
+    row = np.fromiter((int(s) for s in basis.row_status), dtype=np.int64)
+    n_f, n_old = old.n_f, old.row_level.size
+    old_rows, old_z = old.row_level, old.z_level
+    if renumber is not None:
+        # levels of another _Levels object: old radii that no longer exist are dropped
+        old_rows, old_z = renumber[old_rows], renumber[old_z]
+        keep_r, keep_z = old_rows >= 0, old_z >= 0
+        row = np.concatenate([row[:n_old][keep_r], row[n_old:]])
+        col = np.concatenate([col[:n_f], col[n_f:][keep_z]])
+        old_rows, old_z = old_rows[keep_r], old_z[keep_z]
+        n_old = old_rows.size
+    if n_old == 0:
+        return None
+    # the old row whose segment holds each new row's first level (first levels are always kept)
+    parent = np.maximum(np.searchsorted(old_rows, new.row_level, side="right") - 1, 0)
+    same = old_rows[parent] == new.row_level
+    split_basic = row[parent] == _BASIC
+    new_row = np.where(same, row[parent], np.where(split_basic, _BASIC, _LOWER))
+    z_par = np.maximum(np.searchsorted(old_rows, new.z_level, side="right") - 1, 0)
+    z_old = np.minimum(np.searchsorted(old_z, new.z_level), max(old_z.size - 1, 0))
+    z_same = old_z[z_old] == new.z_level if old_z.size else np.zeros(new.z_level.size, dtype=bool)
+    new_z = np.where(
+        z_same,
+        col[n_f + z_old] if old_z.size else _LOWER,
+        np.where(row[z_par] == _BASIC, _LOWER, _BASIC),
+    )
+    new_col = np.concatenate([col[:n_f], new_z])
+    new_row = np.concatenate([new_row, row[n_old:]])  # the p row, if any
+    out = highspy.HighsBasis()
+    out.col_status = _STATUS[new_col].tolist()
+    out.row_status = _STATUS[new_row].tolist()
+    out.valid = True
+    n_basic = int((new_col == _BASIC).sum() + (new_row == _BASIC).sum())
+    # renumbered levels: a customer's first radius may have gone, so HiGHS checks the basis
+    out.alien = renumber is not None or n_basic != new_row.size
+    return out
+
+
+def _map_cut(old: _Radii, new: _Radii, z_cut: np.ndarray | None) -> np.ndarray | None:
+    """A node's z fixings on ``old`` carried to ``new`` (a new radius starts unfixed)."""
+    if z_cut is None or not old.z_level.size:
+        return None
+    pos = np.minimum(np.searchsorted(old.z_level, new.z_level), old.z_level.size - 1)
+    return np.where(old.z_level[pos] == new.z_level, z_cut[pos], False)
 
 
 def _level_mass(lev: _Levels, y: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -311,7 +417,14 @@ class _Runner:
     def expired(self) -> bool:
         return self.left() <= 0 or (self.stop is not None and self.stop.is_set())
 
-    def highs(self, model: _Model, *, mip: bool) -> highspy.Highs:
+    def highs(self, model: _Model, *, mip: bool, node_lp: bool = False) -> highspy.Highs:
+        """A HiGHS object holding ``model`` (an LP unless ``mip``), seeded, with the deadline.
+
+        ``node_lp``: branch-and-bound node LPs (a fraction of a second each) rely on HiGHS's
+        own time limit, set before each node, and take the per-iteration interrupt callback
+        only for a stop event: the callback runs Python at every simplex iteration (about
+        3 % of pmed36's tree search).
+        """
         h = new_highs()
         h.setOptionValue("random_seed", int(self.seed))
         h.setOptionValue("time_limit", float(max(self.left(), 0.01)))
@@ -332,6 +445,8 @@ class _Runner:
             if self.expired():
                 e.interrupt()
 
+        if node_lp and self.stop is None:
+            return h
         h.cbMipInterrupt.subscribe(on_interrupt)
         h.cbSimplexInterrupt.subscribe(on_interrupt)
         h.cbIpmInterrupt.subscribe(on_interrupt)
@@ -378,6 +493,7 @@ def solve_radius(
     options: dict[str, bool | int | float | str] | None = None,
     mip_method: str = "branch",
     max_nodes: int = 100_000,
+    lp_warm: bool = True,
 ) -> RadiusResult:
     """Solve an uncapacitated facility problem to proven optimality (or the deadline).
 
@@ -416,6 +532,10 @@ def solve_radius(
         After the LP: the branch-and-bound on the facilities, or HiGHS's MIP solver.
     max_nodes : int
         Node limit of the branch-and-bound (a work limit; the bound stays valid).
+    lp_warm : bool
+        Start each refinement round of the LP phase from the last round's basis carried
+        over to the refined model (:func:`_map_basis`); ``False`` solves every round from
+        scratch (the same LP values, several times slower: for comparison).
 
     Returns
     -------
@@ -519,7 +639,7 @@ def solve_radius(
         chosen |= _landing(lev, best_open.astype(float), top)
 
     # -- LP phase: refine the radii until the coarse LP is exact, then fix by reduced cost ----
-    lp_rounds, lp_value = 0, -np.inf
+    lp_rounds, lp_value, lp_iterations = 0, -np.inf, 0
     y_lp = np.zeros(n_f)
     tried: list[np.ndarray] = []
     last_lp: tuple[_Model, _Levels, highspy.Highs] | None = None
@@ -527,7 +647,13 @@ def solve_radius(
         lp_rounds += 1
         model = _build(problem, lev, chosen, top, y_lo, y_hi)
         h = run.highs(model, mip=False)
+        if last_lp is not None and lp_warm:
+            # warm: the last round's optimal basis carried over to the refined model
+            basis = _map_basis(last_lp[0].radii(), model.radii(), last_lp[2].getBasis())
+            if basis is not None:
+                h.setBasis(basis)
         h.run()
+        lp_iterations += int(h.getInfo().simplex_iteration_count)
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
                 info["lp_rounds"] = lp_rounds
@@ -587,6 +713,7 @@ def solve_radius(
         lp_value = lp_now  # exact: this coarse LP is the full LP
         break
     info["lp_rounds"] = lp_rounds
+    info["lp_iterations"] = lp_iterations
     info["lp_bound"] = lp_value
     info["lp_seconds"] = round(time.perf_counter() - t_begin, 3)
     if progress is not None:
@@ -597,10 +724,30 @@ def solve_radius(
 
     # -- branch-and-bound over the LP's coarse model, warm from its last basis --------------
     if mip_method == "branch" and not (lev.top(cap) < 0).any():
-        top = np.minimum(top, lev.top(cap))
+        # the levels without the facilities the LP closed: their pairs leave the model, and
+        # so do the radii only they had (a smaller LP at every node); a chosen radius whose
+        # pairs all left becomes the customer's next radius (the same charges, never less)
+        red = _Levels(work, y_hi < 0.5)
+        red_top = red.top(cap)
+        if (red_top < 0).any():
+            info["bound_source"] = "reduction"
+            lower = upper
+            return result("optimal")
+        old = np.flatnonzero(chosen)
+        hit = red.find(lev.lev_client[old], lev.lev_cost[old], or_next=True)
+        red_chosen = np.zeros(red.n_levels, dtype=bool)
+        red_chosen[hit[hit >= 0]] = True
+        red_chosen[red.lev_first[:-1]] = True
         warm = None
         if last_lp is not None and last_lp[1] is lev:
-            warm = (last_lp[0], last_lp[2])
+            model = _build(problem, red, red_chosen, red_top, y_lo, y_hi)
+            h = run.highs(model, mip=False, node_lp=True)
+            renumber = red.find(lev.lev_client, lev.lev_cost)
+            basis = _map_basis(last_lp[0].radii(), model.radii(), last_lp[2].getBasis(), renumber)
+            if basis is not None:
+                h.setBasis(basis)
+            warm = (model, h)
+        lev, chosen, top = red, red_chosen, red_top
         tree = _branch_and_bound(
             problem,
             lev,
@@ -618,6 +765,7 @@ def solve_radius(
         lower = max(lower, tree.bound)
         info.update(
             bb_nodes=tree.nodes,
+            bb_iterations=tree.iterations,
             bb_refinements=tree.refinements,
             bb_exhausted=tree.exhausted,
             radii=tree.radii,
@@ -806,6 +954,7 @@ class _Tree:
     exhausted: bool
     refinements: int
     radii: int
+    iterations: int  # dual simplex iterations of all node LPs (work, whatever the machine load)
 
 
 def _branch_and_bound(
@@ -848,8 +997,9 @@ def _branch_and_bound(
         model, h = warm
     else:
         model = _build(problem, lev, chosen, top, y_lo, y_hi)
-        h = run.highs(model, mip=False)
+        h = run.highs(model, mip=False, node_lp=True)
     gen, refinements = 0, 0
+    shapes = {gen: model.radii()}  # each generation's radii, to carry queued nodes' bases over
 
     def z_upper(model: _Model) -> np.ndarray:
         # caps tightened after the model was built: "pays less than this radius" ⇒ z = 0
@@ -859,7 +1009,7 @@ def _branch_and_bound(
     z_hi = z_upper(model)
     heap: list[_Node] = [_Node(-np.inf, 0, y_lo.copy(), y_hi.copy())]
     dive: _Node | None = None  # a child of the node just solved: HiGHS holds its basis
-    seq, nodes = 1, 0
+    seq, nodes, iterations = 1, 0, 0
     while heap or dive is not None:
         limit = _prune_limit(upper(), run.integral)
         key = min([n.key for n in (heap[:1] + ([dive] if dive is not None else []))])
@@ -882,8 +1032,12 @@ def _branch_and_bound(
             node, dive = dive, None
         else:
             node = heapq.heappop(heap)
-        if node.gen != gen:  # queued before the last refinement: its z cuts and basis are void
-            node.z_cut, node.basis = None, None
+        if node.gen != gen:  # queued before the last refinement: carry its basis and z cuts over
+            was, now = shapes[node.gen], shapes[gen]
+            node.z_cut = _map_cut(was, now, node.z_cut)
+            if node.basis is not None:
+                node.basis = _map_basis(was, now, node.basis)
+            node.gen = gen
         key, lo, hi, z_cut = node.key, node.lo, node.hi, node.z_cut
         n_col = int(model.lp.num_col_)
         h.changeColsBounds(
@@ -899,6 +1053,7 @@ def _branch_and_bound(
         # dual simplex stops once its objective (a bound in phase 2) passes the limit
         h.setOptionValue("objective_bound", float(limit) if np.isfinite(limit) else np.inf)
         h.run()
+        iterations += int(h.getInfo().simplex_iteration_count)  # this run's
         nodes += 1
         status = h.getModelStatus()
         if status in (
@@ -926,12 +1081,17 @@ def _branch_and_bound(
             # refine: rebuild with the radii the node optima landed on, solve the node again
             chosen |= pending
             pending[:] = False
+            was, basis = model.radii(), h.getBasis()
             model = _build(problem, lev, chosen, top, y_lo, y_hi)
-            h = run.highs(model, mip=False)
+            h = run.highs(model, mip=False, node_lp=True)
             z_hi = z_upper(model)
             gen += 1
+            shapes[gen] = model.radii()
             refinements += 1
-            heapq.heappush(heap, _Node(value, seq, lo, hi, gen=gen))
+            # the node again, from its own optimal basis carried over to the refined model
+            z_cut = _map_cut(was, shapes[gen], z_cut)
+            new_basis = _map_basis(was, shapes[gen], basis)
+            heapq.heappush(heap, _Node(value, seq, lo, hi, z_cut, new_basis, gen))
             seq += 1
             continue
         dual = np.asarray(sol.col_dual)
@@ -955,7 +1115,7 @@ def _branch_and_bound(
     if dive is not None:
         heapq.heappush(heap, dive)
     bound = upper() if not heap else min(n.key for n in heap)
-    return _Tree(bound, nodes, not heap, refinements, int(chosen.sum()))
+    return _Tree(bound, nodes, not heap, refinements, int(chosen.sum()), iterations)
 
 
 @dataclass(order=True)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import replace
+from pathlib import Path
 
+import highspy
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import solvers.layout.radius as radius
 from solvers.benchdata import load_instance
+from solvers.highs_model import new_highs
 from solvers.layout import FacilityProblem, FacilitySettings, evaluate, solve_facility
 from solvers.layout.heuristics import uncapacitated_local_search
 from solvers.layout.highs_model import solve_highs
@@ -298,3 +303,156 @@ def test_orlib_pmed36_is_proven(shared_benchmarks) -> None:  # type: ignore[no-u
     sol = solve_facility(pb, FacilitySettings(time_limit=300))
     assert (sol.status, sol.objective, sol.bound) == ("optimal", 9934, 9934)
     assert sol.info["bound_source"] == "branch"
+
+
+# -- warm starts: bases carried over from one coarse model to a refined one --------------------
+def _solved(model: radius._Model) -> tuple[highspy.Highs, float, int]:
+    h = new_highs()
+    h.passModel(model.lp)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return h, float(h.getInfo().objective_function_value), int(h.getInfo().simplex_iteration_count)
+
+
+def _basis_matrix(model: radius._Model, basis: highspy.HighsBasis) -> np.ndarray:
+    """Dense [A_B | I_B]: the basic structural columns and the basic rows' logicals."""
+    a = model.lp.a_matrix_
+    n_row, n_col = int(model.lp.num_row_), int(model.lp.num_col_)
+    dense = sp.csc_matrix(
+        (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)), shape=(n_row, n_col)
+    ).toarray()
+    col_basic = [s == highspy.HighsBasisStatus.kBasic for s in basis.col_status]
+    row_basic = [s == highspy.HighsBasisStatus.kBasic for s in basis.row_status]
+    return np.hstack([dense[:, col_basic], np.eye(n_row)[:, row_basic]])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=small_problems(), data=st.data())
+def test_carried_basis_is_a_basis_of_the_refined_model(
+    pb: FacilityProblem, data: st.DataObject
+) -> None:
+    """Radii added to a solved coarse model: the carried basis has one basic variable per row,
+    is nonsingular (the split rule in _map_basis) and re-solves to the cold optimum."""
+    lev = radius._Levels(pb, pb.forbidden)
+    top = lev.counts() - 1
+    y_lo, y_hi = pb.fixed_open.astype(float), np.where(pb.forbidden, 0.0, 1.0)
+    first = np.zeros(lev.n_levels, dtype=bool)
+    first[lev.lev_first[:-1]] = True
+    pick = np.array(
+        data.draw(st.lists(st.booleans(), min_size=lev.n_levels, max_size=lev.n_levels))
+    )
+    more = np.array(
+        data.draw(st.lists(st.booleans(), min_size=lev.n_levels, max_size=lev.n_levels))
+    )
+    old = radius._build(pb, lev, first | pick, top, y_lo, y_hi)
+    new = radius._build(pb, lev, first | pick | more, top, y_lo, y_hi)
+    h_old, _, _ = _solved(old)
+    basis = radius._map_basis(old.radii(), new.radii(), h_old.getBasis())
+    assert basis is not None and not basis.alien
+    b = _basis_matrix(new, basis)
+    assert b.shape == (new.lp.num_row_, new.lp.num_row_)
+    assert np.linalg.matrix_rank(b) == new.lp.num_row_
+    _, cold, _ = _solved(new)
+    h = new_highs()
+    h.passModel(new.lp)
+    assert h.setBasis(basis) == highspy.HighsStatus.kOk
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert h.getInfo().objective_function_value == pytest.approx(cold, abs=1e-7)
+
+
+def test_carried_basis_saves_simplex_iterations() -> None:
+    """60 random points, p = 5: four refinement rounds as in the LP phase (each adds the radii
+    the LP optimum lands on). Warm from the carried basis, each round reaches the cold
+    optimum in a fraction of its simplex iterations (about 250 against 880 in all)."""
+    rng = np.random.default_rng(11)
+    xy = rng.integers(0, 100, size=(60, 2))
+    d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    pb = FacilityProblem.from_instance(instance(d.tolist(), p=5))
+    lev = radius._Levels(pb, pb.forbidden)
+    top = lev.counts() - 1
+    y_lo, y_hi = pb.fixed_open.astype(float), np.ones(pb.n_facilities)
+    chosen = np.zeros(lev.n_levels, dtype=bool)
+    chosen[lev.lev_first[:-1]] = chosen[lev.lev_first[:-1] + 1] = True
+    warm_iters, cold_iters = 0, 0
+    for _ in range(4):
+        old = radius._build(pb, lev, chosen, top, y_lo, y_hi)
+        h_old, _, _ = _solved(old)
+        y = np.asarray(h_old.getSolution().col_value)[: pb.n_facilities]
+        add = radius._landing(lev, y, top) & ~chosen
+        assert add.any()
+        chosen = chosen | add
+        new = radius._build(pb, lev, chosen, top, y_lo, y_hi)
+        _, cold, iters = _solved(new)
+        cold_iters += iters
+        basis = radius._map_basis(old.radii(), new.radii(), h_old.getBasis())
+        assert basis is not None
+        h = new_highs()
+        h.passModel(new.lp)
+        h.setBasis(basis)
+        h.run()
+        assert h.getInfo().objective_function_value == pytest.approx(cold)
+        warm_iters += int(h.getInfo().simplex_iteration_count)
+    assert warm_iters < cold_iters / 2
+
+
+def test_carried_basis_onto_renumbered_levels_is_completed_by_highs() -> None:
+    # sites 0 and 2 closed after the first solve: their radii go, the basis is "alien"
+    pb = gap_instance()
+    lev = radius._Levels(pb, pb.forbidden)
+    top = lev.counts() - 1
+    y_lo, y_hi = np.zeros(pb.n_facilities), np.ones(pb.n_facilities)
+    first = np.zeros(lev.n_levels, dtype=bool)
+    first[lev.lev_first[:-1]] = True
+    old = radius._build(pb, lev, first, top, y_lo, y_hi)
+    h_old, _, _ = _solved(old)
+    y_hi[[0, 2]] = 0.0
+    red = radius._Levels(pb, y_hi < 0.5)
+    chosen = np.zeros(red.n_levels, dtype=bool)
+    chosen[red.lev_first[:-1]] = True
+    new = radius._build(pb, red, chosen, red.counts() - 1, y_lo, y_hi)
+    renumber = red.find(lev.lev_client, lev.lev_cost)
+    basis = radius._map_basis(old.radii(), new.radii(), h_old.getBasis(), renumber)
+    assert basis is not None and basis.alien
+    _, cold, _ = _solved(new)
+    h = new_highs()
+    h.passModel(new.lp)
+    h.setBasis(basis)
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(cold)
+
+
+@pytest.mark.parametrize(("name", "optimum"), [("pmed2", 4093), ("pmed6", 7824)])
+def test_warm_and_cold_lp_rounds_give_the_same_bound(
+    shared_benchmarks: Path, name: str, optimum: int
+) -> None:
+    pb = FacilityProblem.from_instance(load_instance(shared_benchmarks / "orlib_pmed", name))
+    start = uncapacitated_local_search(pb, time_limit=5.0)
+    warm = solve_radius(pb, time_limit=30, start=start, max_nodes=1)
+    cold = solve_radius(pb, time_limit=30, start=start, max_nodes=1, lp_warm=False)
+    lp = float(warm.info["lp_bound"])  # type: ignore[arg-type]
+    assert np.isfinite(lp) and lp < optimum
+    assert lp == pytest.approx(float(cold.info["lp_bound"]), rel=1e-9)  # type: ignore[arg-type]
+    # the branch-and-bound's root on the reduced levels is not weaker than the LP phase
+    assert warm.bound >= np.ceil(lp - 1e-6)
+
+
+def test_refined_tree_carries_queued_nodes_over(
+    shared_benchmarks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pmed6 refining at every node that lands on a new radius (4 rebuilds): queued nodes are
+    carried to each new model; the bound stays ≤ 7824 at every node limit, the end proves it."""
+    monkeypatch.setattr(radius, "REFINE_SHARE", 0.0)
+    pb = FacilityProblem.from_instance(load_instance(shared_benchmarks / "orlib_pmed", "pmed6"))
+    start = uncapacitated_local_search(pb, time_limit=5.0)
+    for nodes in (3, 6, 9):
+        res = solve_radius(pb, time_limit=30, start=start, max_nodes=nodes)
+        assert res.bound <= 7824 <= res.objective
+    res = solve_radius(pb, time_limit=30, start=start, seed=4)
+    assert int(res.info["bb_refinements"]) >= 2  # type: ignore[call-overload]
+    assert (res.status, res.objective, res.bound) == ("optimal", 7824, 7824)
+    again = solve_radius(pb, time_limit=30, start=start, seed=4)  # the same tree
+    assert (again.info["bb_nodes"], again.info["radii"]) == (
+        res.info["bb_nodes"],
+        res.info["radii"],
+    )
