@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solvers.catchment.heuristic import WorkMeter, _past, _reverse_support
+from solvers.catchment.heuristic import WorkMeter, _past, plan_state
 from solvers.catchment.problem import CatchmentProblem, evaluate
 from solvers.catchment.types import ObjectiveWeights
 
@@ -80,33 +80,16 @@ def eject_chains(
     if pb.n_pairs == 0 or pb.contiguity == "exact":
         return assign
     cd = pb.contig if pb.contiguity == "closer_neighbour" else None
-    units = np.flatnonzero(np.diff(pb.unit_ptr) > 0)
-    p_of = np.full(pb.n_units, -1, dtype=np.int64)
-    p_of[units] = pb.pair_index(units, assign[units])
-    if (p_of[units] < 0).any():
+    st = plan_state(pb, assign)
+    if st is None:
         return assign
-    n_p, n_s = pb.n_pairs, pb.n_schools
-    on = np.zeros(n_p, dtype=bool)
-    on[p_of[units]] = True
-    if cd is not None:
-        r_ptr, r_idx = _reverse_support(pb)
-        owner = np.repeat(np.arange(n_p), np.diff(cd.support_ptr))
-        nsup = np.bincount(owner, weights=on[cd.support_idx], minlength=n_p).astype(int).tolist()
-        rp, ri = r_ptr.tolist(), r_idx.tolist()
-        exempt = cd.exempt.tolist()
-    on_l = on.tolist()
-    ps, pc = pb.pair_school.tolist(), pb.pair_cost.tolist()
-    ptr = pb.unit_ptr.tolist()
-    m = pb.movable.astype(float).tolist()
-    cur = pb.current.tolist()
-    seats = pb.seats.astype(float).tolist()
-    load = (
-        pb.fixed_load + np.bincount(assign[units], weights=pb.movable[units], minlength=n_s)
-    ).tolist()
+    n_s = pb.n_schools
+    units, on_l, nsup, rp, ri, exempt = st.units, st.on, st.nsup, st.rp, st.ri, st.exempt
+    ps, pc, ptr, m, cur, seats, load = st.ps, st.pc, st.ptr, st.m, st.cur, st.seats, st.load
     w_o, w_t, w_m = weights.overflow, weights.travel, weights.moved
     cap = pb.moved_cap
-    moved = float(pb.movable[(pb.current >= 0) & (assign != pb.current)].sum())
-    pl = p_of.tolist()
+    moved = st.moved
+    pl = st.pl
     free = [u for u in units.tolist() if ptr[u + 1] - ptr[u] > 1 and not pb.locked[u] and m[u] > 0]
     members: list[set[int]] = [set() for _ in range(n_s)]
     for u in free:

@@ -83,6 +83,74 @@ def _reverse_support(pb: CatchmentProblem) -> tuple[np.ndarray, np.ndarray]:
     return ptr.astype(np.int64), owner[order].astype(np.int64)
 
 
+@dataclass
+class PlanState:
+    """A plan as the plain lists the move loops update in place (:func:`local_search`,
+    :func:`.chains.eject_chains`): per unit its pair ``pl``, per pair ``on`` and, with the
+    closer-neighbour rule, its count of supporting on-pairs ``nsup`` (the reverse support CSR
+    ``rp``/``ri`` and ``exempt`` with it; empty lists without the rule), per school ``load``,
+    the moved pupils, and the problem's arrays as lists."""
+
+    units: np.ndarray  # units with pairs
+    pl: list[int]
+    on: list[bool]
+    nsup: list[int]
+    rp: list[int]
+    ri: list[int]
+    exempt: list[bool]
+    ps: list[int]
+    pc: list[float]
+    ptr: list[int]
+    m: list[float]
+    cur: list[int]
+    seats: list[float]
+    load: list[float]
+    moved: float
+
+
+def plan_state(pb: CatchmentProblem, assign: np.ndarray) -> PlanState | None:
+    """The :class:`PlanState` of ``assign``; None when a unit's school is not one of its pairs."""
+    units = np.flatnonzero(np.diff(pb.unit_ptr) > 0)
+    p_of = np.full(pb.n_units, -1, dtype=np.int64)
+    p_of[units] = pb.pair_index(units, assign[units])
+    if (p_of[units] < 0).any():
+        return None
+    n_p = pb.n_pairs
+    on = np.zeros(n_p, dtype=bool)
+    on[p_of[units]] = True
+    cd = pb.contig if pb.contiguity == "closer_neighbour" else None
+    nsup: list[int] = []
+    rp: list[int] = []
+    ri: list[int] = []
+    exempt: list[bool] = []
+    if cd is not None:
+        r_ptr, r_idx = _reverse_support(pb)
+        owner = np.repeat(np.arange(n_p), np.diff(cd.support_ptr))
+        nsup = np.bincount(owner, weights=on[cd.support_idx], minlength=n_p).astype(int).tolist()
+        rp, ri = r_ptr.tolist(), r_idx.tolist()
+        exempt = cd.exempt.tolist()
+    load = pb.fixed_load + np.bincount(
+        assign[units], weights=pb.movable[units], minlength=pb.n_schools
+    )
+    return PlanState(
+        units=units,
+        pl=p_of.tolist(),
+        on=on.tolist(),
+        nsup=nsup,
+        rp=rp,
+        ri=ri,
+        exempt=exempt,
+        ps=pb.pair_school.tolist(),
+        pc=pb.pair_cost.tolist(),
+        ptr=pb.unit_ptr.tolist(),
+        m=pb.movable.astype(float).tolist(),
+        cur=pb.current.tolist(),
+        seats=pb.seats.astype(float).tolist(),
+        load=load.tolist(),
+        moved=float(pb.movable[(pb.current >= 0) & (assign != pb.current)].sum()),
+    )
+
+
 def _per_pupil_cost(pb: CatchmentProblem, w: ObjectiveWeights) -> np.ndarray:
     cur = pb.current[pb.pair_unit]
     moved = (cur >= 0) & (pb.pair_school != cur)
@@ -298,30 +366,11 @@ def local_search(
     if n_p == 0:
         return assign
     cd = pb.contig if pb.contiguity == "closer_neighbour" else None
-    units = np.flatnonzero(np.diff(pb.unit_ptr) > 0)
-    p_of = np.full(pb.n_units, -1, dtype=np.int64)
-    p_of[units] = pb.pair_index(units, assign[units])
-    if (p_of[units] < 0).any():
+    st = plan_state(pb, assign)
+    if st is None:
         return assign
-    on_arr = np.zeros(n_p, dtype=bool)
-    on_arr[p_of[units]] = True
-    if cd is not None:
-        r_ptr, r_idx = _reverse_support(pb)
-        owner = np.repeat(np.arange(n_p), np.diff(cd.support_ptr))
-        n_sup = np.bincount(owner, weights=on_arr[cd.support_idx], minlength=n_p).astype(int)
-        rp, ri = r_ptr.tolist(), r_idx.tolist()
-        nsup = n_sup.tolist()
-        exempt = cd.exempt.tolist()
-    on = on_arr.tolist()
-    ps, pc = pb.pair_school.tolist(), pb.pair_cost.tolist()
-    ptr = pb.unit_ptr.tolist()
-    m = pb.movable.astype(float).tolist()
-    cur = pb.current.tolist()
-    seats = pb.seats.astype(float).tolist()
-    load = (
-        pb.fixed_load
-        + np.bincount(assign[units], weights=pb.movable[units], minlength=pb.n_schools)
-    ).tolist()
+    units, on, nsup, rp, ri, exempt = st.units, st.on, st.nsup, st.rp, st.ri, st.exempt
+    ps, pc, ptr, m, cur, seats, load = st.ps, st.pc, st.ptr, st.m, st.cur, st.seats, st.load
     w_o, w_t, w_m, w_b = weights.overflow, weights.travel, weights.moved, weights.balance
     bal = balance_delta is not None
     if bal:
@@ -331,9 +380,9 @@ def local_search(
         ).tolist()
         g = pb.migrant.tolist()
         r, dl = pb.county_migrant_share, float(balance_delta or 0.0)
-    moved = float(pb.movable[(pb.current >= 0) & (assign != pb.current)].sum())
+    moved = st.moved
     cap = pb.moved_cap
-    pl = p_of.tolist()
+    pl = st.pl
     cand = [u for u in units.tolist() if ptr[u + 1] - ptr[u] > 1 and not pb.locked[u]]
     sweep_visits = float(sum(ptr[u + 1] - ptr[u] for u in cand))
     if meter is not None:
