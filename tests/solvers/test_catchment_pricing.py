@@ -60,16 +60,23 @@ def test_priced_pairs_respect_max_travel() -> None:
     assert sol.status == "optimal"
 
 
-@pytest.mark.parametrize("contiguity", ["none", "closer_neighbour"])
-def test_reduced_costs_match_highs(contiguity: str) -> None:
-    """The pricing formula, applied to the model's own pairs, gives HiGHS's column duals (plus
-    the pair's own closer-neighbour row dual, which an omitted pair does not have)."""
+def sparse_lp(contiguity: str):  # type: ignore[no-untyped-def]
+    """A 150-unit county with 3 pairs per unit: district, settings, problem, model, its LP."""
     d = make_district(units=150, primary_schools=8, secondary_schools=4, teachers=20, seed=3)
     s = settings(k_nearest=3, contiguity=contiguity)
     pb = build_problem(d, "primary", s)
     model = build_model(pb, s)
     lp = solve_lp(model, seed=0, time_limit=30)
-    assert lp.status == "optimal" and lp.row_duals is not None
+    assert lp.status == "optimal"
+    return d, s, pb, model, lp
+
+
+@pytest.mark.parametrize("contiguity", ["none", "closer_neighbour"])
+def test_reduced_costs_match_highs(contiguity: str) -> None:
+    """The pricing formula, applied to the model's own pairs, gives HiGHS's column duals (plus
+    the pair's own closer-neighbour row dual, which an omitted pair does not have)."""
+    d, s, pb, model, lp = sparse_lp(contiguity)
+    assert lp.row_duals is not None
     rc = pair_reduced_costs(pb, model, lp, s, pb.pair_unit, pb.pair_school, pb.pair_cost)
     if contiguity == "closer_neighbour":
         cd = pb.contig
@@ -119,12 +126,8 @@ def test_a_carried_basis_gives_the_same_lp_in_fewer_iterations(contiguity: str) 
     """One pricing round by hand: the LP with the priced pairs added, from the old optimal
     basis (primal simplex) and cold, has the same optimum; the warm start needs fewer
     iterations."""
-    d = make_district(units=150, primary_schools=8, secondary_schools=4, teachers=20, seed=3)
-    s = settings(k_nearest=3, contiguity=contiguity)
-    pb = build_problem(d, "primary", s)
-    model = build_model(pb, s)
-    lp = solve_lp(model, seed=0, time_limit=30)
-    assert lp.status == "optimal" and lp.basis is not None
+    d, s, pb, model, lp = sparse_lp(contiguity)
+    assert lp.basis is not None
     found = price_pairs(d, pb, model, lp, s, -price_tolerance(pb, lp), max_per_unit=1)
     assert found.unit.size > 0
     pb2 = build_problem(
