@@ -18,12 +18,20 @@ the radius formulation of :mod:`solvers.layout.radius` (settings ``radius``; the
 above is kept for solver ``cpsat``, an explicit ``k_nearest`` and everything capacitated). Its
 time limit leaves room for the final verification on the full pair set, so the whole call stays
 within ``time_limit``.
+
+Small single-source capacitated problems (SSCFLP; CPMP up to ``LNS_AUTO_ABOVE`` pairs) start
+from the swap search improved by a short descent of :mod:`solvers.layout.open_search` (open-set
+moves judged by exact assignments). A first MIP runs on ``open_search_mip_first`` of the clock
+(easy instances are proven there); if it does not prove, the open-set search (descent and
+iterated search, work-limited) continues from the cheaper of its plan and the MIP's incumbent,
+and when it beats that incumbent a second MIP starts from it for the time left.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
 
@@ -33,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from planner.errors import InfeasiblePlan
 from solvers.layout.cap_start import WorkBudget
 from solvers.layout.capacitated import (
+    SWAP_SEARCH_MAX_EVALUATIONS,
     capacitated_start,
     improve_solution,
     lns_applies,
@@ -49,6 +58,7 @@ from solvers.layout.heuristics import (
 from solvers.layout.highs_model import RawSolve, integral_costs, solve_highs
 from solvers.layout.lagrangian import applies as lagrangian_applies
 from solvers.layout.lagrangian import knapsack_applies, lagrangian_eliminate, lagrangian_knapsack
+from solvers.layout.open_search import OPEN_SEARCH_MAX_PAIRS, open_set_search
 from solvers.layout.problem import (
     FacilityProblem,
     FacilitySolution,
@@ -111,6 +121,48 @@ class FacilitySettings(BaseModel):
         ge=0,
         le=1,
         description="CPMP: share of the time limit (as calibrated work) for the start and LNS.",
+    )
+    open_search: bool = Field(
+        True,
+        description="Single-source capacitated problems solved by the MIP directly (CPMP up "
+        "to LNS_AUTO_ABOVE pairs, SSCFLP): open-set moves judged by exact assignments and an "
+        "iterated local search (solvers.layout.open_search, work-limited) around a first MIP "
+        "(see the module docstring). Measured on a loaded 2-core machine: "
+        "Osman–Christofides pmedcap08 820 (was 823), Holmberg p57/p59 at the optimum. "
+        "False: the swap search + assignment polish + one MIP, as before.",
+    )
+    open_search_share: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Share of the time limit (as calibrated work) for the open-set search.",
+    )
+    open_search_descent_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of the time limit (as calibrated work) for the open-set descent "
+        "before the first MIP (part of open_search_share).",
+    )
+    open_search_idle_kicks: int = Field(
+        30,
+        ge=0,
+        description="The iterated open-set search ends after this many kicks in a row "
+        "without improvement (a work limit).",
+    )
+    open_search_iterate: bool | None = Field(
+        None,
+        description="Run the iterated open-set search around a first MIP (True), or only "
+        "the descent before one MIP (False); None: iterate with exactly p open (CPMP), "
+        "descent only with a free count (SSCFLP).",
+    )
+    open_search_mip_first: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the time limit for a first MIP from the descent's plan; the "
+        "rest of the open-set search (and a second MIP) runs only when it does not prove "
+        "optimality, so easy instances keep their quick proof.",
     )
     lns_polish_share: float = Field(
         0.2,
@@ -237,6 +289,135 @@ def _polish_assignment(
     return open_, assign
 
 
+def _iterates(problem: FacilityProblem, settings: FacilitySettings) -> bool:
+    """Whether the iterated open-set search (and the MIP split around it) runs: by default
+    only with exactly p open. There swaps alone stall (pmedcap08: 822 until a kick finds
+    820); with a free count the descent's add/drop moves reach Holmberg p57/p58's optima and
+    the MIP is better left undivided (p59, p66 need its whole time)."""
+    if settings.open_search_iterate is not None:
+        return settings.open_search_iterate
+    return problem.p is not None and problem.p_limit == "exactly"
+
+
+#: Plan handed from the first MIP to the open-set search: (open, assign), or None.
+_Plan = tuple[np.ndarray, np.ndarray] | None
+
+
+def _open_search(
+    problem: FacilityProblem,
+    settings: FacilitySettings,
+    start: tuple[np.ndarray, np.ndarray],
+    info: dict[str, object],
+    progress: ProgressFn | None,
+    stop: threading.Event | None,
+    t0: float,
+) -> tuple[np.ndarray, np.ndarray, Callable[[_Plan], tuple[np.ndarray, np.ndarray]] | None]:
+    """A descent of :func:`~solvers.layout.open_search.open_set_search` (exact assignments,
+    work-limited) on the swap search's plan. With :func:`_iterates`: a short one
+    (``open_search_descent_share``), and the rest of the search (descent + iterated search)
+    as a closure for :func:`_run_with_search`, which calls it only when a first MIP does not
+    prove optimality, from the cheaper of the descent's plan and that MIP's incumbent.
+    Otherwise the descent gets the whole ``open_search_share`` and no closure is returned."""
+    total = settings.time_limit * settings.open_search_share
+    iterate_later = _iterates(problem, settings)
+    first = settings.open_search_descent_share if iterate_later else settings.open_search_share
+    budget = WorkBudget.start(min(settings.time_limit * first, total))
+    # the safety cap leaves at least half the time limit to the MIP
+    budget.cap = min(budget.cap, t0 + (0.25 if iterate_later else 0.5) * settings.time_limit)
+    res = open_set_search(
+        problem,
+        start[0],
+        start[1],
+        budget,
+        seed=settings.seed,
+        # free count: 5 swap candidates per facility (its add/drop moves widen the
+        # neighbourhood; Holmberg p58's descent: 10.7 → 8.7 calibrated s, same optimum)
+        candidates=10 if iterate_later else 5,
+        max_idle_kicks=0,
+        progress=progress,
+        stop=stop,
+        t0=t0,
+    )
+    info.update(
+        open_search_start=res.start_objective,
+        open_search_descent=res.objective,
+        open_search_work_seconds=round(budget.used, 3),
+        open_search_seconds=round(res.seconds, 3),
+        open_search_cut=list(res.cut),
+    )
+
+    def iterate(mip_plan: _Plan) -> tuple[np.ndarray, np.ndarray]:
+        left = WorkBudget.start(max(total - budget.used, 0.0))
+        # the safety cap never runs past the caller's time limit
+        left.cap = min(left.cap, t0 + settings.time_limit - 0.05)
+        plan = (res.open, res.assign)
+        if mip_plan is not None and solution_cost(problem, *mip_plan) < res.objective - 1e-9:
+            plan = mip_plan
+            info["open_search_from_mip"] = solution_cost(problem, *mip_plan)
+        more = open_set_search(
+            problem,
+            plan[0],
+            plan[1],
+            left,
+            seed=settings.seed,
+            max_idle_kicks=settings.open_search_idle_kicks,
+            progress=progress,
+            stop=stop,
+            t0=t0,
+        )
+        info.update(
+            open_search_objective=more.objective,
+            open_search_descents=more.iterations,
+            open_search_improvements=more.improvements,
+            open_search_work_seconds=round(budget.used + left.used, 3),
+            open_search_seconds=round(res.seconds + more.seconds, 3),
+            open_search_cut=list(res.cut) + list(more.cut),
+        )
+        return more.open, more.assign
+
+    return res.open, res.assign, (iterate if iterate_later else None)
+
+
+def _run_with_search(
+    problem: FacilityProblem,
+    settings: FacilitySettings,
+    time_limit: float,
+    start: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    search: Callable[[_Plan], tuple[np.ndarray, np.ndarray]],
+    info: dict[str, object],
+    progress: ProgressFn | None,
+    stop: threading.Event | None,
+    t0: float,
+) -> RawSolve:
+    """A first MIP on a share of the clock (easy instances are proven there, with no search
+    time spent); if it does not prove, the open-set search from the cheaper of its incumbent
+    and the descent's plan, and when that beats the incumbent, the MIP again from the
+    search's plan for the time left."""
+    first = min(time_limit, settings.time_limit * settings.open_search_mip_first)
+    raw = _run(problem, settings, max(first, 0.01), start, progress, stop, t0)
+    if raw.status in ("optimal", "infeasible") or (stop is not None and stop.is_set()):
+        return raw
+    has_mip = raw.status == "feasible" and bool((raw.assign >= 0).all())
+    open_s, assign_s = search((raw.open, raw.assign) if has_mip else None)
+    mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
+    best = (open_s, mods, assign_s)
+    best_obj = solution_cost(problem, open_s, assign_s)
+    info["open_search_mip_first"] = raw.objective
+    if has_mip and raw.objective <= best_obj + 1e-9:
+        return raw  # the search found nothing better: a second MIP would only repeat the first
+    left = settings.time_limit - (time.perf_counter() - t0)
+    if left <= 0.5 or (stop is not None and stop.is_set()):
+        return replace(raw, status="feasible", objective=best_obj, open=best[0], assign=best[2])
+    again = _run(problem, settings, left, best, progress, stop, t0)
+    if again.status not in ("optimal", "feasible"):
+        return replace(raw, status="feasible", objective=best_obj, open=best[0], assign=best[2])
+    if again.status == "feasible":
+        again.bound = max(again.bound, raw.bound)
+    nodes = int(again.info.get("nodes", 0)) + int(raw.info.get("nodes", 0))  # type: ignore[call-overload]
+    again.info["nodes"] = nodes
+    return again
+
+
 def _run(
     problem: FacilityProblem,
     settings: FacilitySettings,
@@ -311,6 +492,10 @@ def solve_facility(
         return _solve_facility(problem, settings, progress, stop, t0)
     return _solve_capacitated(problem, settings, progress, stop, t0)
 
+
+#: Work of the capacitated swap start in the MIP path: evaluations × customers² (400
+#: evaluations at 100 customers, 100 at Holmberg's 200).
+SWAP_START_WORK = 4_000_000
 
 #: ``capacitated_lns=None`` turns the LNS pipeline on above this many pairs (lin318 has
 #: 101,124; Osman–Christofides at most 10,000, where the MIP on the clock does better).
@@ -413,6 +598,7 @@ def _solve_facility(
     info: dict[str, object] = {"pairs": problem.n_pairs, "rounds": 0}
 
     start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    search: Callable[[_Plan], tuple[np.ndarray, np.ndarray]] | None = None
     open_h = uncapacitated_local_search(
         problem,
         time_limit=min(settings.heuristic_seconds, settings.time_limit / 4),
@@ -422,12 +608,31 @@ def _solve_facility(
     if open_h is None and given is not None:
         open_h, a_h = given  # the CPMP start of _solve_capacitated (work-limited)
     elif open_h is None:
+        # each evaluation is a regret pass and shift/swap moves (~customers² work): a work
+        # limit that ends well before the clock cap (Holmberg p58 under load: 400 evaluations
+        # ran into the 5 s cap, so the start, and the answer, depended on the load)
+        evaluations = int(
+            np.clip(
+                SWAP_START_WORK / max(problem.n_customers, 1) ** 2,
+                20,
+                SWAP_SEARCH_MAX_EVALUATIONS,
+            )
+        )
         cap_h = capacitated_local_search(
             problem,
             time_limit=min(settings.heuristic_seconds, settings.time_limit / 4),
             seed=settings.seed,
+            max_evaluations=evaluations,
         )
-        if cap_h is not None:
+        if (
+            cap_h is not None
+            and settings.open_search
+            and settings.open_search_share > 0
+            and settings.solver == "highs"
+            and problem.n_pairs <= OPEN_SEARCH_MAX_PAIRS
+        ):
+            open_h, a_h, search = _open_search(problem, settings, cap_h, info, progress, stop, t0)
+        elif cap_h is not None:
             open_h, a_h = _polish_assignment(problem, settings, *cap_h, t0)
     if open_h is not None and a_h is not None and (a_h >= 0).all():
         mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
@@ -533,7 +738,12 @@ def _solve_facility(
             work = problem.restrict(keep, phi)
             info["kept_pairs"] = int(keep.sum())
         left = settings.time_limit - (time.perf_counter() - t0)
-        raw = _run(work, settings, max(left, 0.01), start, progress, stop, t0)
+        if search is not None and start is not None and not sparse and problem is full:
+            raw = _run_with_search(
+                work, settings, max(left, 0.01), start, search, info, progress, stop, t0
+            )
+        else:
+            raw = _run(work, settings, max(left, 0.01), start, progress, stop, t0)
         used = (
             np.flatnonzero(raw.assign < 0)
             if raw.status in ("optimal", "feasible")

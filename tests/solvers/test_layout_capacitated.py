@@ -33,6 +33,8 @@ from solvers.layout.capacitated import (
     lns_applies,
     solution_cost,
 )
+from solvers.layout.heuristics import capacitated_local_search
+from solvers.layout.open_search import open_set_search
 from solvers.layout.solve import _lns_first
 
 
@@ -411,3 +413,145 @@ def test_scalable_starts_are_feasible_with_p_open(seed: int, n: int, p: int) -> 
         assert evaluate(pb, res[0], no_modules(pb), res[1])[1] == []
         again = make(pb, WorkBudget.start(5.0))
         assert again is not None and again[1].tolist() == res[1].tolist()
+
+
+# -- open-set search with exact assignments (solvers/layout/open_search.py) ----------------
+
+
+def eight_point_cpmp() -> FacilityProblem:
+    """Eight points, p = 3, Q = 10; floor Euclidean distances, every point may be a median.
+
+    Points (x, y) and demands: 0 (10, 4) 3; 1 (1, 11) 4; 2 (11, 2) 2; 3 (3, 15) 4;
+    4 (8, 1) 3; 5 (6, 16) 3; 6 (2, 13) 4; 7 (0, 10) 4 (total 27 of 30 seats).
+
+    Optimum 31 (checked by enumerating all 56 open sets × 3⁸ assignments in
+    :func:`brute_force_cpmp`): medians 0, 1, 3 with clusters {0, 4, 5} (3 + 3 + 3 seats, cost
+    0 + 3 + 12), {1, 2, 7} (4 + 2 + 4, cost 0 + 13 + 1) and {3, 6} (cost 0 + 2). The seats are
+    so tight that the cheap-looking clusters do not fit: the regret-judged swap search stops
+    at medians 1, 3, 7 with cost 41.
+    """
+    xy = np.array([[10, 4], [1, 11], [11, 2], [3, 15], [8, 1], [6, 16], [2, 13], [0, 10]])
+    cost = np.floor(np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)))
+    inst = FacilityInstance(
+        name="eight_point_cpmp",
+        kind="cpmp",
+        cost=cost,
+        demand=np.array([3.0, 4, 2, 4, 3, 3, 4, 4]),
+        capacity=np.full(8, 10.0),
+        fixed_cost=np.zeros(8),
+        p=3,
+    )
+    return FacilityProblem.from_instance(inst)
+
+
+def brute_force_cpmp(pb: FacilityProblem) -> float:
+    """Exact optimum of a tiny dense CPMP by enumerating open sets and assignments."""
+    from itertools import combinations, product
+
+    assert pb.p is not None
+    n, p = pb.n_customers, pb.p
+    cost = np.full((pb.n_facilities, n), np.inf)
+    cost[pb.pair_facility, pb.pair_customer] = pb.pair_cost
+    cap = pb.capacity[:, 0]
+    choice = np.array(list(product(range(p), repeat=n)))  # (p^n, n): slot of each customer
+    best = np.inf
+    for chosen in combinations(range(pb.n_facilities), p):
+        fac = np.array(chosen)[choice]
+        total = cost[fac, np.arange(n)].sum(axis=1)
+        load = np.stack([(pb.demand * (choice == k)).sum(axis=1) for k in range(p)], axis=1)
+        fits = (load <= cap[list(chosen)][None, :] + 1e-9).all(axis=1)
+        if fits.any():
+            best = min(best, float(total[fits].min()))
+    return best
+
+
+def test_eight_point_cpmp_optimum_by_enumeration() -> None:
+    assert brute_force_cpmp(eight_point_cpmp()) == 31.0
+
+
+def test_open_search_finds_what_the_swap_search_misses() -> None:
+    pb = eight_point_cpmp()
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert start is not None
+    assert np.flatnonzero(start[0]).tolist() == [1, 3, 7]
+    assert solution_cost(pb, *start) == 41.0
+    res = open_set_search(pb, start[0], start[1], WorkBudget.start(5.0), max_idle_kicks=0)
+    assert res.start_objective == 41.0
+    assert res.objective == 31.0
+    assert np.flatnonzero(res.open).tolist() == [0, 1, 3]
+    assert res.assign.tolist() == [0, 1, 1, 3, 0, 0, 3, 1]
+    assert res.cut == []
+    terms, bad = evaluate(pb, res.open, no_modules(pb), res.assign)
+    assert bad == []
+    assert terms["objective"] == 31.0
+
+
+def test_open_search_sscflp_drops_the_big_site() -> None:
+    """All three open (45 + 4 = 49): dropping the big site gives the optimum 24. (From the
+    big site alone, 37, no single move helps: either small site lacks the seats.)"""
+    pb = small_sscflp()
+    res = open_set_search(pb, np.ones(3, bool), np.array([0, 0, 1, 1]), WorkBudget.start(5.0))
+    assert res.start_objective == 49.0
+    assert res.objective == 24.0
+    assert res.open.tolist() == [True, True, False]
+    assert res.assign.tolist() == [0, 0, 1, 1]
+
+
+def test_open_search_same_seed_same_answer() -> None:
+    """The iterated search is limited by work (kicks, calibrated charges), not the clock."""
+    pb = random_cpmp(5, 40, 4)
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=20)
+    assert start is not None
+    runs = [
+        open_set_search(pb, *start, WorkBudget.start(2.0), seed=3, max_idle_kicks=6)
+        for _ in range(2)
+    ]
+    assert runs[0].cut == [] and runs[1].cut == []
+    assert runs[0].objective == runs[1].objective
+    assert runs[0].assign.tolist() == runs[1].assign.tolist()
+    assert runs[0].iterations == runs[1].iterations
+
+
+def test_open_search_refuses_unsupported_problems() -> None:
+    pb = line_cpmp()
+    soft = replace(pb, overflow_penalty=5.0)
+    with pytest.raises(ValueError, match="one seat pool"):
+        open_set_search(soft, np.ones(6, bool), np.arange(6), WorkBudget.start(1.0))
+    bad_assign = np.array([1, 1, 1, 4, 4, 5])  # customer 5 at a closed facility: still priced
+    open_ = np.zeros(6, bool)
+    open_[[1, 4]] = True
+    sparse = pb.restrict(pb.pair_facility != 5, None)
+    with pytest.raises(ValueError, match="does not exist"):
+        open_set_search(sparse, open_, bad_assign, WorkBudget.start(1.0))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(6, 24), p=st.integers(2, 4))
+def test_open_search_is_feasible_and_never_worse(seed: int, n: int, p: int) -> None:
+    """Any instance: the plan keeps exactly p open, every capacity, and never costs more."""
+    pb = random_cpmp(seed, n, p)
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=5)
+    if start is None:
+        return
+    res = open_set_search(pb, *start, WorkBudget.start(0.5), seed=seed, max_idle_kicks=3)
+    assert int(res.open.sum()) == p
+    assert evaluate(pb, res.open, no_modules(pb), res.assign)[1] == []
+    assert res.objective <= solution_cost(pb, *start) + 1e-9
+
+
+def test_solve_facility_small_cpmp_reaches_the_enumerated_optimum() -> None:
+    sol = solve_facility(eight_point_cpmp(), FacilitySettings(time_limit=10.0))
+    assert sol.objective == 31.0
+    assert sol.status == "optimal"
+    assert sol.info["open_search_descent"] == 31.0
+    pb = eight_point_cpmp()
+    assert evaluate(pb, sol.open, no_modules(pb), sol.assign)[1] == []
+
+
+def test_solve_facility_without_open_search_keeps_the_old_path() -> None:
+    """``open_search=False``: swap search, assignment polish and one MIP, as before (the MIP
+    proves the same optimum on this small instance)."""
+    sol = solve_facility(eight_point_cpmp(), FacilitySettings(time_limit=10.0, open_search=False))
+    assert sol.objective == 31.0
+    assert sol.status == "optimal"
+    assert "open_search_descent" not in sol.info

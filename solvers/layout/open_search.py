@@ -1,0 +1,428 @@
+"""Open-set search with exact assignments for small single-source capacitated problems.
+
+The swap search of :func:`~solvers.layout.heuristics.capacitated_local_search` judges an open
+set by a regret assignment, which on tight capacities (Osman–Christofides: 94 % of the seats
+used) misjudges it by several units, so it stops far from the optimum (pmedcap08: 845 against
+820) and the MIP's own heuristics, slowed by a weak root bound, do not close the rest in time.
+Here an open set is judged by its *best* single-source assignment (a generalised assignment
+problem, GAP):
+
+1. every move of the neighbourhood — swap (close r, open one of the ``candidates`` closed
+   facilities cheapest for r's customers), and when the count is free also drop r or add a
+   facility — is scored by the GAP's LP relaxation, one HiGHS LP kept warm across open sets
+   (only the bounds of the pairs of the two facilities change);
+2. moves are tried in order of their LP value; the GAP MIP (node-limited, cut off at the
+   incumbent) runs only while the LP value can still beat the incumbent; the first that
+   improves is taken (the assignment is the MIP's best within ``GAP_NODES`` nodes, usually
+   the GAP's optimum; the moves are tried best-first);
+3. at a local optimum, an iterated local search: ``kick`` random swaps (seeded), the same
+   descent, the better of the two kept.
+
+Determinism: the work is charged from counts (LP simplex iterations, MIP nodes, model sizes)
+to a :class:`~solvers.layout.cap_start.WorkBudget`; the wall clock is only the budget's safety
+cap, recorded in ``LnsResult.cut``. Same inputs and seed, same answer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import highspy
+import numpy as np
+from scipy.sparse import coo_matrix
+
+from solvers.highs_model import new_highs
+from solvers.layout.cap_start import WorkBudget
+from solvers.layout.capacitated import LnsResult, solution_cost
+from solvers.layout.heuristics import capacitated_applies, dense_costs
+from solvers.layout.highs_model import integral_costs
+from solvers.layout.problem import FacilityProblem
+from solvers.progress import ProgressEvent, ProgressFn
+
+#: Largest problem (pairs) the search is offered for: its LP keeps every pair as a column.
+OPEN_SEARCH_MAX_PAIRS = 200_000
+#: Calibrated seconds of one GAP LP: fixed + per simplex iteration and row (a dual simplex
+#: iteration costs about one pass over the rows). Measured on Osman–Christofides pmedcap08/20
+#: and Holmberg p30/p57 on a 2-core machine loaded about 1.5–2× (wall 1–3 ms per LP), scaled
+#: down by about 1.5.
+LP_SECONDS_FIXED = 5.0e-4
+LP_SECONDS_PER_ITERATION_ROW = 6.0e-7
+#: Calibrated seconds of one GAP MIP: fixed + per nonzero (presolve, root cuts) + per simplex
+#: iteration and row + per nonzero and node (same measurements: 30 ms on pmedcap20, 0.2–3 s
+#: on p57 under a load of 2–4).
+MIP_SECONDS_FIXED = 5.0e-3
+MIP_SECONDS_PER_NNZ = 8.0e-6
+MIP_SECONDS_PER_ITERATION_ROW = 3.0e-7
+MIP_SECONDS_PER_NNZ_NODE = 1.0e-6
+#: Node limit of one GAP MIP (Holmberg p31: the descent took 3.8 s at 50 nodes, 8.2 s at 200,
+#: same plan; HiGHS's own heuristics stay on: without RINS/RENS it took 42 s and did worse).
+GAP_NODES = 50
+
+
+class _GapModel:
+    """The GAP of a given open set: its LP kept warm across open sets, its MIP built fresh."""
+
+    def __init__(self, problem: FacilityProblem, seed: int) -> None:
+        pb = problem
+        self.pb = pb
+        self.seed = seed
+        n, nf, np_ = pb.n_customers, pb.n_facilities, pb.n_pairs
+        self.rows = n + nf
+        h = new_highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("random_seed", int(seed))
+        h.addCols(
+            np_,
+            pb.pair_cost.astype(float),
+            np.zeros(np_),
+            np.zeros(np_),  # every facility starts closed
+            0,
+            np.zeros(np_, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+        )
+        a = self._matrix(np.arange(np_))
+        h.addRows(
+            self.rows,
+            np.concatenate([np.ones(n), np.full(nf, -highspy.kHighsInf)]),
+            np.concatenate([np.ones(n), pb.capacity[:, 0].astype(float)]),
+            a.nnz,
+            a.indptr.astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data,
+        )
+        self.h = h
+        order = np.argsort(pb.pair_facility, kind="stable")
+        bounds = np.searchsorted(pb.pair_facility[order], np.arange(nf + 1))
+        self.by_fac = [order[bounds[i] : bounds[i + 1]].astype(np.int32) for i in range(nf)]
+        self.open = np.zeros(nf, dtype=bool)
+        self.integral = integral_costs(pb)
+
+    def _matrix(self, q: np.ndarray) -> coo_matrix:
+        pb = self.pb
+        n, nf = pb.n_customers, pb.n_facilities
+        rows = np.concatenate([pb.pair_customer[q], n + pb.pair_facility[q]])
+        cols = np.concatenate([np.arange(q.size)] * 2)
+        vals = np.concatenate([np.ones(q.size), pb.pair_load[q].astype(float)])
+        return coo_matrix((vals, (rows, cols)), shape=(n + nf, q.size)).tocsr()
+
+    def _set_open(self, open_: np.ndarray) -> None:
+        change = np.flatnonzero(open_ != self.open)
+        if change.size:
+            idx = np.concatenate([self.by_fac[i] for i in change])
+            ub = np.concatenate([np.full(self.by_fac[i].size, float(open_[i])) for i in change])
+            self.h.changeColsBounds(idx.size, idx, np.zeros(idx.size), ub)
+            self.open = open_.copy()
+
+    def rounded(self, value: float) -> float:
+        """An assignment cost can only be an integer when all costs are (LP bound rounded up)."""
+        if not self.integral or not math.isfinite(value):
+            return value
+        return float(math.ceil(value - 1e-6))
+
+    def lp(self, open_: np.ndarray, budget: WorkBudget) -> tuple[float, np.ndarray | None]:
+        """LP value of the open set's GAP (``inf`` when its seats cannot hold everyone) and
+        the assignment when the LP optimum is integral."""
+        self._set_open(open_)
+        self.h.run()
+        info = self.h.getInfo()
+        budget.charge(
+            LP_SECONDS_FIXED
+            + LP_SECONDS_PER_ITERATION_ROW * max(int(info.simplex_iteration_count), 0) * self.rows
+        )
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return float("inf"), None
+        x = np.asarray(self.h.getSolution().col_value)
+        if np.abs(x - np.round(x)).max(initial=0.0) < 1e-7:
+            sel = x > 0.5
+            a = -np.ones(self.pb.n_customers, dtype=np.int64)
+            a[self.pb.pair_customer[sel]] = self.pb.pair_facility[sel]
+            return float(info.objective_function_value), a
+        return float(info.objective_function_value), None
+
+    def mip(
+        self, open_: np.ndarray, cutoff: float, budget: WorkBudget
+    ) -> tuple[float, np.ndarray] | None:
+        """The best assignment to ``open_`` cheaper than ``cutoff`` found within
+        ``GAP_NODES`` nodes, or ``None``. (Keeping the customers the LP assigns whole and
+        solving for the rest only was tried: on Holmberg p57 the leftover seats never fitted
+        the split customers under the cutoff.)"""
+        res = self._solve(np.flatnonzero(open_[self.pb.pair_facility]), cutoff, budget)
+        tol = 0.5 if self.integral else 1e-9 * max(1.0, abs(cutoff))
+        return res if res is not None and res[0] < cutoff - tol else None
+
+    def _solve(
+        self, q: np.ndarray, cutoff: float, budget: WorkBudget
+    ) -> tuple[float, np.ndarray] | None:
+        """GAP MIP over pairs ``q``: (cost, assignment) or ``None``."""
+        pb = self.pb
+        g = new_highs()
+        for key, value in (
+            ("output_flag", False),
+            ("threads", 1),
+            ("random_seed", int(self.seed)),
+            ("mip_max_nodes", GAP_NODES),
+            ("mip_abs_gap", 0.999 if self.integral else 1e-6),
+            ("mip_rel_gap", 0.0),
+            ("objective_bound", float(cutoff - (0.5 if self.integral else 1e-9))),
+            ("time_limit", float(max(min(budget.wall_left(), 5.0), 0.05))),
+        ):
+            g.setOptionValue(key, value)
+        a = self._matrix(q)
+        g.addCols(
+            q.size,
+            pb.pair_cost[q].astype(float),
+            np.zeros(q.size),
+            np.ones(q.size),
+            0,
+            np.zeros(q.size, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+        )
+        n = pb.n_customers
+        g.addRows(
+            self.rows,
+            np.concatenate([np.ones(n), np.full(pb.n_facilities, -highspy.kHighsInf)]),
+            np.concatenate([np.ones(n), pb.capacity[:, 0].astype(float)]),
+            a.nnz,
+            a.indptr.astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data,
+        )
+        g.changeColsIntegrality(
+            q.size,
+            np.arange(q.size, dtype=np.int32),
+            np.full(q.size, highspy.HighsVarType.kInteger, dtype=np.uint8),
+        )
+        g.run()
+        timed_out = g.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+        if timed_out and "open_search_gap" not in budget.cut:
+            budget.cut.append("open_search_gap")  # the safety cap struck, not the node limit
+        info = g.getInfo()
+        iters = max(int(info.simplex_iteration_count), 0)
+        budget.charge(
+            MIP_SECONDS_FIXED
+            + MIP_SECONDS_PER_NNZ * a.nnz
+            + MIP_SECONDS_PER_ITERATION_ROW * iters * self.rows
+            + MIP_SECONDS_PER_NNZ_NODE * a.nnz * int(info.mip_node_count)
+        )
+        if info.primal_solution_status != 2:
+            return None
+        x = np.asarray(g.getSolution().col_value) > 0.5
+        assign = -np.ones(n, dtype=np.int64)
+        assign[pb.pair_customer[q[x]]] = pb.pair_facility[q[x]]
+        if (assign < 0).any():
+            return None
+        return float(pb.pair_cost[q[x]].sum()), assign
+
+
+def _moves(
+    problem: FacilityProblem,
+    c: np.ndarray,
+    is_open: np.ndarray,
+    assign: np.ndarray,
+    candidates: int,
+) -> list[tuple[int, int]]:
+    """(facility in or −1, facility out or −1) of the neighbourhood, in a fixed order."""
+    exact = problem.p is not None and problem.p_limit == "exactly"
+    allowed = ~problem.forbidden
+    closed = np.flatnonzero(allowed & ~is_open)
+    out: list[tuple[int, int]] = []
+    n_open = int(is_open.sum())
+    for r in np.flatnonzero(is_open & ~problem.fixed_open):
+        mine = assign == r
+        if closed.size:
+            score = c[closed][:, mine].sum(axis=1)
+            for i in closed[np.argsort(score, kind="stable")[:candidates]]:
+                out.append((int(i), int(r)))
+        if not exact and n_open > 1:
+            out.append((-1, int(r)))
+    if not exact and (problem.p is None or n_open < problem.p):
+        out.extend((int(i), -1) for i in closed)
+    return out
+
+
+def open_set_search(
+    problem: FacilityProblem,
+    open_: np.ndarray,
+    assign: np.ndarray,
+    budget: WorkBudget,
+    *,
+    seed: int = 0,
+    candidates: int = 10,
+    kick: int = 2,
+    max_idle_kicks: int = 30,
+    max_tries: int = 5,
+    progress: ProgressFn | None = None,
+    stop: threading.Event | None = None,
+    t0: float | None = None,
+) -> LnsResult:
+    """Improve a feasible plan by open-set moves judged by exact assignments, then ILS.
+
+    Parameters
+    ----------
+    problem : FacilityProblem
+        Must satisfy :func:`~solvers.layout.heuristics.capacitated_applies`.
+    open_, assign : numpy.ndarray
+        A feasible plan (open set and facility per customer).
+    budget : WorkBudget
+        Calibrated seconds for the search (work, not the clock; the clock is a safety cap).
+    seed : int
+        Seeds the kicks of the iterated local search.
+    candidates : int
+        Closed facilities tried in place of each open one (the cheapest for its customers).
+    kick : int
+        Random swaps of one perturbation.
+    max_idle_kicks : int
+        The iterated search ends after this many kicks in a row without improvement (a work
+        limit, so a search that has settled leaves the rest of the time to the MIP).
+    max_tries : int
+        Moves per step whose GAP MIP is solved (best LP first); when none of them improves,
+        the descent stops (at a local optimum every promising move would cost a MIP: on
+        Holmberg p58 most of the descent's time).
+    progress : callable, optional
+        Receives a :class:`~solvers.progress.ProgressEvent` (stage ``"open_search"``) per
+        improvement.
+    stop : threading.Event, optional
+        Checked between moves; when set, the best plan so far is returned.
+    t0 : float, optional
+        ``time.perf_counter()`` of the overall run, for progress times.
+
+    Returns
+    -------
+    LnsResult
+        Never worse than the start; ``iterations`` counts descents (the first one and one per
+        kick), ``converged`` is false (an iterated search ends on its budget).
+
+    Raises
+    ------
+    ValueError
+        When the problem is not of the supported kind or the plan uses a missing pair.
+    """
+    t_start = time.perf_counter()
+    t0 = t_start if t0 is None else t0
+    if not capacitated_applies(problem):
+        raise ValueError("open_set_search needs one seat pool, hard capacity and no modules")
+    best_open = np.asarray(open_, dtype=bool).copy()
+    best_assign = np.asarray(assign, dtype=np.int64).copy()
+    best = solution_cost(problem, best_open, best_assign)
+    if not math.isfinite(best):
+        raise ValueError("the start assigns a customer along a pair that does not exist")
+    start_obj = best
+    model = _GapModel(problem, seed)
+    c = dense_costs(problem)
+    f = np.where(problem.fixed_open, 0.0, problem.open_cost)
+    tol = 1e-9 * max(1.0, abs(best))
+    rng = np.random.default_rng(seed)
+    history: list[tuple[float, float]] = []
+    improvements = 0
+
+    def halted() -> bool:
+        return budget.exhausted("open_search") or (stop is not None and stop.is_set())
+
+    def descend(
+        is_open: np.ndarray, a: np.ndarray, value: float
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        while not halted():
+            moves = _moves(problem, c, is_open, a, candidates)
+            scored: list[tuple[float, int, np.ndarray, np.ndarray | None]] = []
+            for k, (i_in, i_out) in enumerate(moves):
+                if halted():
+                    return is_open, a, value
+                trial = is_open.copy()
+                if i_in >= 0:
+                    trial[i_in] = True
+                if i_out >= 0:
+                    trial[i_out] = False
+                lp, a_lp = model.lp(trial, budget)
+                total = model.rounded(lp) + float(f[trial].sum())
+                if total < value - tol:
+                    scored.append((total, k, trial, a_lp))
+            scored.sort(key=lambda s: (s[0], s[1]))
+            moved = False
+            for _total, _, trial, a_lp in scored[:max_tries]:
+                if halted():
+                    return is_open, a, value
+                build = float(f[trial].sum())
+                if a_lp is not None:
+                    new = (solution_cost(problem, trial, a_lp) - build, a_lp)
+                else:
+                    res = model.mip(trial, value - build, budget)
+                    if res is None:
+                        continue
+                    new = res
+                cost = new[0] + build
+                if cost < value - tol:
+                    is_open, a, value = trial, new[1], cost
+                    moved = True
+                    break
+            if not moved:
+                break
+        return is_open, a, value
+
+    # the start's own open set first: its best assignment may beat the given one
+    lp0, a0 = model.lp(best_open, budget)
+    if model.rounded(lp0) < best - float(f[best_open].sum()) - tol:
+        build0 = float(f[best_open].sum())
+        res0 = (lp0, a0) if a0 is not None else model.mip(best_open, best - build0, budget)
+        if res0 is not None and res0[0] + build0 < best - tol:
+            best_assign, best = res0[1], solution_cost(problem, best_open, res0[1])
+    iterations = 1
+    cur_open, cur_assign, cur = descend(best_open, best_assign, best)
+    if cur < best - tol:
+        best_open, best_assign, best = cur_open, cur_assign, cur
+        improvements += 1
+        history.append((time.perf_counter() - t_start, best))
+        if progress is not None:
+            progress(ProgressEvent(time.perf_counter() - t0, best, None, "open_search"))
+    allowed = ~problem.forbidden
+    idle = 0
+    while not halted() and idle < max_idle_kicks:
+        idle += 1
+        trial = best_open.copy()
+        movable = np.flatnonzero(trial & ~problem.fixed_open)
+        if movable.size == 0:
+            break
+        for r in rng.choice(movable, size=min(kick, movable.size), replace=False):
+            closed = np.flatnonzero(allowed & ~trial)
+            if closed.size == 0:
+                break
+            # r's place goes to one of the closed facilities cheapest for r's customers
+            mine = best_assign == r
+            score = c[closed][:, mine].sum(axis=1) + f[closed]
+            near = closed[np.argsort(score, kind="stable")[:candidates]]
+            trial[r] = False
+            trial[int(rng.choice(near))] = True
+        lp, a_lp = model.lp(trial, budget)
+        if not math.isfinite(lp):
+            continue
+        if a_lp is None:
+            res = model.mip(trial, float("inf"), budget)
+            if res is None:
+                continue
+            a_lp = res[1]
+        iterations += 1
+        cur_open, cur_assign, cur = descend(trial, a_lp, solution_cost(problem, trial, a_lp))
+        if cur < best - tol:
+            best_open, best_assign, best = cur_open, cur_assign, cur
+            idle = 0
+            improvements += 1
+            history.append((time.perf_counter() - t_start, best))
+            if progress is not None:
+                progress(ProgressEvent(time.perf_counter() - t0, best, None, "open_search"))
+    return LnsResult(
+        best_open,
+        best_assign,
+        solution_cost(problem, best_open, best_assign),
+        start_obj,
+        iterations,
+        improvements,
+        time.perf_counter() - t_start,
+        history,
+        work_seconds=budget.used,
+        cut=list(budget.cut),
+        converged=False,
+    )
