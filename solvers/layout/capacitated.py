@@ -24,8 +24,7 @@ to the whole problem has a root as dear as the full MIP's).
 Entry points: :func:`capacitated_lns` (from a given solution), :func:`capacitated_start` (swap
 search on small problems, :func:`~solvers.layout.cap_start.scalable_start` on large ones,
 then LNS: the MIP's start), :func:`polish_assignment` (best assignment to a fixed open set),
-:func:`improve_solution` (LNS on an unproven MIP answer, keeping its bound),
-:func:`kernel_search` (LP-guided restricted MIPs; on the wall clock, off by default).
+:func:`improve_solution` (LNS on an unproven MIP answer, keeping its bound).
 
 Determinism: the budget is work in calibrated seconds
 (:class:`~solvers.layout.cap_start.WorkBudget`), sub-MIPs stop at a HiGHS node limit, the swap
@@ -58,7 +57,7 @@ from solvers.layout.heuristics import (
     capacitated_local_search,
     single_source_capacitated,
 )
-from solvers.layout.highs_model import integral_costs, solve_highs
+from solvers.layout.highs_model import integral_costs
 from solvers.layout.problem import FacilityProblem, FacilitySolution, evaluate
 from solvers.progress import ProgressEvent, ProgressFn
 
@@ -425,113 +424,6 @@ def capacitated_lns(
         work_seconds=work.used,
         cut=list(work.cut),
         converged=converged,
-    )
-
-
-def _kernel_pairs(
-    problem: FacilityProblem,
-    kernel: np.ndarray,
-    lp_assign: np.ndarray,
-    used: np.ndarray,
-    per_customer: int,
-) -> np.ndarray:
-    """Pairs to kernel facilities that the LP uses, the incumbent uses, or are among the
-    customer's ``per_customer`` cheapest kernel pairs."""
-    ok = kernel[problem.pair_facility]
-    cost = np.where(ok, problem.pair_cost, np.inf)
-    order = np.lexsort((problem.pair_facility, cost, problem.pair_customer))
-    off = problem.offsets()
-    rank = np.empty(problem.n_pairs, dtype=np.int64)
-    rank[order] = np.arange(problem.n_pairs) - off[problem.pair_customer[order]]
-    return ok & ((rank < per_customer) | (lp_assign > 1e-3) | used)
-
-
-def kernel_search(
-    problem: FacilityProblem,
-    open_: np.ndarray,
-    assign: np.ndarray,
-    *,
-    time_limit: float,
-    seed: int = 0,
-    per_customer: int = 6,
-    n_buckets: int = 4,
-    progress: ProgressFn | None = None,
-    t0: float | None = None,
-) -> LnsResult:
-    """Kernel search (Guastaroba–Speranza): exact MIPs on LP-guided restrictions.
-
-    The LP relaxation ranks the facilities by their fractional opening ``y``. The *kernel* is
-    the incumbent's open set plus every facility the LP opens at all; the restricted MIP keeps
-    only kernel facilities, and per customer its ``per_customer`` cheapest kernel pairs, the
-    pairs the LP uses and its current pair. HiGHS solves it from the incumbent. Then the other
-    facilities are added in ``n_buckets`` buckets (best ``y`` first, cheapest open cost next),
-    one restricted MIP per bucket; a bucket facility used by an improvement joins the kernel.
-    Each MIP gets an equal share of the time left.
-
-    Parameters and return value as :func:`capacitated_lns` (``iterations`` counts MIPs).
-
-    Raises
-    ------
-    ValueError
-        As :func:`capacitated_lns`.
-    """
-    t_start = time.perf_counter()
-    t0 = t_start if t0 is None else t0
-    if not lns_applies(problem):
-        raise ValueError("kernel_search needs one seat pool, hard capacity and no modules")
-    deadline = t_start + time_limit
-    pairs = _Pairs(problem)
-    is_open = np.asarray(open_, dtype=bool).copy()
-    a = np.asarray(assign, dtype=np.int64).copy()
-    cur = solution_cost(problem, is_open, a)
-    if not np.isfinite(cur):
-        raise ValueError("the start assigns a customer along a pair that does not exist")
-    start_obj = cur
-    history: list[tuple[float, float]] = []
-    lp = solve_highs(problem, time_limit=max(time_limit / 3, 0.01), seed=seed, lp_only=True)
-    y = np.asarray(lp.info.get("lp_open", np.zeros(problem.n_facilities)), dtype=float)
-    x = np.asarray(lp.info.get("lp_assign", np.zeros(problem.n_pairs)), dtype=float)
-    if y.size != problem.n_facilities or x.size != problem.n_pairs:
-        y, x = np.zeros(problem.n_facilities), np.zeros(problem.n_pairs)
-    allowed = ~problem.forbidden
-    kernel = allowed & (is_open | problem.fixed_open | (y > 1e-3))
-    rest = np.flatnonzero(allowed & ~kernel)
-    rest = rest[np.lexsort((rest, problem.open_cost[rest], -y[rest]))]
-    buckets = [b for b in np.array_split(rest, n_buckets) if b.size] if rest.size else []
-    mods = np.zeros((problem.n_facilities, 1), dtype=np.int64)
-    iterations = improvements = 0
-    for step, extra in enumerate([np.zeros(0, dtype=np.int64), *buckets]):
-        left = deadline - time.perf_counter()
-        if left <= 0.05:
-            break
-        trial = kernel.copy()
-        trial[extra] = True
-        used = np.zeros(problem.n_pairs, dtype=bool)
-        used[pairs.position(np.arange(problem.n_customers), a)] = True
-        keep = _kernel_pairs(problem, trial, x, used, per_customer)
-        sub = replace(problem.restrict(keep, None), forbidden=problem.forbidden | ~trial)
-        share = left / (len(buckets) + 1 - step)
-        raw = solve_highs(sub, time_limit=share, seed=seed, start=(is_open, mods, a))
-        iterations += 1
-        if raw.status not in ("optimal", "feasible") or (raw.assign < 0).any():
-            continue
-        new = solution_cost(problem, raw.open, raw.assign)
-        if new < cur - 1e-9 * max(1.0, abs(cur)):
-            is_open, a, cur = raw.open.copy(), raw.assign.copy(), new
-            kernel |= is_open
-            improvements += 1
-            history.append((time.perf_counter() - t_start, cur))
-            if progress is not None:
-                progress(ProgressEvent(time.perf_counter() - t0, cur, None, "kernel"))
-    return LnsResult(
-        is_open,
-        a,
-        solution_cost(problem, is_open, a),
-        start_obj,
-        iterations,
-        improvements,
-        time.perf_counter() - t_start,
-        history,
     )
 
 

@@ -29,7 +29,6 @@ from solvers.layout.capacitated import (
     capacitated_lns,
     capacitated_start,
     improve_solution,
-    kernel_search,
     lns_applies,
     solution_cost,
 )
@@ -262,15 +261,6 @@ def test_improve_solution_leaves_proven_answers_alone() -> None:
     pb = line_cpmp()
     done = replace(bad_line_solution(pb, bound=6.0), status="optimal")
     assert improve_solution(pb, done, time_limit=30) is done
-
-
-def test_kernel_search_closes_the_big_site() -> None:
-    pb = small_sscflp()
-    res = kernel_search(pb, np.array([False, False, True]), np.array([2, 2, 2, 2]), time_limit=30)
-    assert res.start_objective == 37.0
-    assert res.objective == 24.0
-    assert res.open.tolist() == [True, True, False]
-    assert evaluate(pb, res.open, no_modules(pb), res.assign)[1] == []
 
 
 def test_stop_returns_the_start() -> None:
