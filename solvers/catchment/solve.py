@@ -87,6 +87,9 @@ LP_TIME_SHARE = 0.5
 #: Share of the budget the pricing rounds (LP, price, add pairs) may use; unconverged, the
 #: bound takes the remaining negative reduced costs into account (:func:`_full_scope_bound`).
 PRICE_BUDGET_SHARE = 0.3
+#: ... or this share while each round still lowers the LP by more than 1 − PRICE_SHARP_DROP.
+PRICE_SHARP_BUDGET_SHARE = 0.6
+PRICE_SHARP_DROP = 0.9
 #: A pricing round's LP runs the primal simplex from the carried basis when the round added
 #: at most this many pairs per row of the model (else HiGHS's default simplex).
 WARM_PRIMAL_SHARE = 0.1
@@ -452,8 +455,20 @@ def solve_level(
             # the rounded LP's plan is the better start for chains (sample, contig2k)
             improve(best, "grow+local_search", chains=False)
 
+    # 1b. Without contiguity: every unit at its cheapest pair, a plan at once (it may overflow;
+    #     the plan in hand if the LP does not finish within the budget).
+    if pb.contiguity == "none" and not stopped():
+        has = np.diff(pb.unit_ptr) > 0
+        nearest = np.full(pb.n_units, -1, dtype=np.int64)
+        nearest[has] = pb.pair_school[pb.unit_ptr[:-1][has]]
+        offer(nearest, "nearest school")
+
     # 2. LP relaxation: the bound, a rounded plan, and the guide of the neighbourhood search.
-    lp = lp_first if lp_first is not None else _budgeted_lp(model, settings, budget, "LP")
+    lp = (
+        lp_first
+        if lp_first is not None and lp_first.status == "optimal"
+        else _budgeted_lp(model, settings, budget, "LP")
+    )
     info["lp_seconds"] = lp.seconds
     info["lp_iterations"] = lp.iterations
     if lp.status == "infeasible":
@@ -490,8 +505,8 @@ def solve_level(
 
     def overflow_pass() -> None:
         nonlocal lex_bound
-        if best is None or not np.isfinite(k_cap) or gap_ok() or stopped():
-            return
+        if best is None or not np.isfinite(k_cap) or gap_ok() or stopped() or left() <= 0.1:
+            return  # (its MIP takes at least 10 checkpoints: city50k 51 s past its budget)
         if overflow_of(best) <= k_cap + 0.5:
             return
         values, lex_bound, lex_info = _overflow_pass(
@@ -719,6 +734,7 @@ def solve_level(
     bound = min(bound, obj)
     if pricing_on:
         bound = _full_scope_bound(district, pb, model, lp, settings, obj, bound, excluded, info)
+    bound = min(max(bound, floor_bound(pb, w)), obj)
     gap = abs(obj - bound) / max(abs(obj), 1e-9)
     status: SolveStatus = "optimal" if gap <= 1e-9 else "feasible"
     if raw_main is not None and raw_main.status == "optimal" and obj <= best_obj + 1e-9 * abs(obj):
@@ -757,6 +773,11 @@ def solve_level(
     )
 
 
+def _lp_iteration_seconds(model: LinearModel) -> float:
+    """Calibrated seconds of one simplex iteration of ``model``'s LP (work budget)."""
+    return LP_SECONDS_PER_ITERATION + LP_SECONDS_PER_ITERATION_NZ * int(model.A.nnz)
+
+
 def _budgeted_lp(
     model: LinearModel,
     settings: CatchmentSettings,
@@ -768,7 +789,7 @@ def _budgeted_lp(
     """The LP relaxation within :data:`LP_TIME_SHARE` of the budget left (work or clock),
     from ``basis`` when given (:func:`.lp.carry_basis`; ``primal``: primal simplex)."""
     if budget.deterministic:
-        it_cost = LP_SECONDS_PER_ITERATION + LP_SECONDS_PER_ITERATION_NZ * int(model.A.nnz)
+        it_cost = _lp_iteration_seconds(model)
         lp = solve_lp(
             model, seed=settings.seed, time_limit=max(budget.wall_left(), 0.01),
             iteration_limit=int(LP_TIME_SHARE * max(budget.left(), 0.0) / it_cost) + 1,
@@ -830,12 +851,19 @@ def _price_loop(
     converged = False
     lagrangian = -np.inf
     end = budget.mark(PRICE_BUDGET_SHARE)
+    end_sharp = budget.mark(PRICE_SHARP_BUDGET_SHARE)
+    prev_objective = np.inf
     warm: tuple[np.ndarray, np.ndarray] | None = None
     primal = False
+    last: tuple[CatchmentProblem, LinearModel, LPResult] | None = None  # last optimal LP
+    first_iterations = 0  # of the first (cold) LP
     while True:
         lp = _budgeted_lp(model, settings, budget, f"pricing LP {rounds + 1}", warm, primal)
         if lp.status != "optimal":
             break
+        if last is None:
+            first_iterations = lp.iterations
+        last = (pb, model, lp)
         tol = price_tolerance(pb, lp)
         found = price_pairs(
             district, pb, model, lp, settings, -tol, excluded, max_per_unit=settings.price_per_unit
@@ -847,8 +875,12 @@ def _price_loop(
         if found.n_below == 0:
             converged = True
             break
-        if rounds >= settings.price_rounds or budget.until(end) <= 0:
+        # past the usual share only while the rounds still cut the LP sharply (an LP that
+        # overflows because the sparse set forces it: city50k at 30 s, 6.2e9 → 6.1e8)
+        sharp = prev_objective < np.inf and lp.objective < PRICE_SHARP_DROP * prev_objective
+        if rounds >= settings.price_rounds or budget.until(end_sharp if sharp else end) <= 0:
             break
+        prev_objective = lp.objective
         # found holds at most price_per_unit pairs per unit, all with rc < −tol
         extra_u, extra_s = np.r_[extra_u, found.unit], np.r_[extra_s, found.school]
         old_pb, old_model = pb, model
@@ -863,6 +895,10 @@ def _price_loop(
         pruned = ~np.isin(asked, pb.pair_unit * pb.n_schools + pb.pair_school)
         excluded = np.r_[excluded, asked[pruned]]
         rounds += 1
+    if last is not None:
+        # a round's LP cut by the budget leaves the model of the last optimal one (the city at
+        # a 30-s limit had no LP, and so no plan, without this)
+        pb, model, lp = last
     full_lp = lp.objective if converged else -np.inf  # the LP over all allowed pairs
     if extra_u.size and lp.status == "optimal":
         # Keep only the added pairs the LP uses: the others made the MIPs slower (contig2k:
@@ -871,12 +907,20 @@ def _price_loop(
         used = x > 1e-9
         keys = pb.pair_unit[used] * pb.n_schools + pb.pair_school[used]
         keep = np.isin(extra_u * pb.n_schools + extra_s, keys)
-        if not keep.all():
+        # Its LP may start cold (a dropped pair was basic): not when a cold LP (as many
+        # iterations as the first) would take more than a quarter of the budget left (city50k
+        # at 30 s: cut by the budget after 3.7 s, and the larger model kept anyway).
+        cold = first_iterations * _lp_iteration_seconds(model)
+        if not keep.all() and (not budget.deterministic or cold <= 0.25 * budget.left()):
             old_pb, old_model = pb, model
             pb, model = _rebuild(district, pb, settings, budget, (extra_u[keep], extra_s[keep]))
             # a dropped pair may be basic (at 0): then carry_basis gives None, a cold start
             warm = carry_basis(old_pb, old_model, pb, model, lp.basis)
-            lp = _budgeted_lp(model, settings, budget, "pricing LP (kept pairs)", warm, True)
+            kept = _budgeted_lp(model, settings, budget, "pricing LP (kept pairs)", warm, True)
+            if kept.status == "optimal":
+                lp = kept
+            else:  # cut by the budget: keep the larger model and its optimal LP
+                pb, model = old_pb, old_model
     info: dict[str, object] = {
         "pricing_rounds": rounds,
         "pricing_added_pairs": int(pb.n_pairs - start_pairs),
@@ -926,6 +970,29 @@ def _full_scope_bound(
     info["pricing_min_reduced_cost"] = found.min_rc
     info["sparse_bound"] = bound
     return float(full)
+
+
+def floor_bound(pb: CatchmentProblem, w: ObjectiveWeights) -> float:
+    """A lower bound of every plan over all allowed pairs, without any solver.
+
+    Each unit at its cheapest allowed pair by per-pupil cost ``W_t c + W_m [moved]`` (the
+    cheapest school and today's school are always in the pair set), plus ``W_o`` × the pupils
+    the open schools' free seats cannot take, plus enrolled pupils' overflow at schools that
+    take no one and their travel. It floors the reported bound where the LP bound is missing
+    or, with unconverged pricing, weak (city50k at a 30-s limit: an LP-duals bound of
+    −1.7e11 for a plan of 6.2e9).
+    """
+    if pb.n_pairs == 0:
+        return w.travel * pb.fixed_travel
+    cur = pb.current[pb.pair_unit]
+    per_pupil = w.travel * pb.pair_cost + w.moved * ((cur >= 0) & (pb.pair_school != cur))
+    has = np.diff(pb.unit_ptr) > 0
+    cheapest = np.minimum.reduceat(per_pupil, pb.unit_ptr[:-1][has])
+    travel = float((pb.movable[has] * cheapest).sum())
+    free = np.maximum(pb.seats - pb.fixed_load, 0.0)
+    short = max(float(pb.movable.sum()) - float(free[pb.usable].sum()), 0.0)
+    stuck = float(np.maximum(pb.fixed_load - pb.seats, 0.0)[~pb.usable].sum())
+    return travel + w.travel * pb.fixed_travel + w.overflow * (short + stuck)
 
 
 def _stage_solver(stage: str) -> str:

@@ -266,3 +266,23 @@ def test_progress_is_reported() -> None:
     assert events[0].message == "start"
     assert events[-1].message == "done"
     assert events[-1].objective == pytest.approx(200_000)
+
+
+# -- the solver-free floor of the reported bound -------------------------------------------------
+
+
+def test_floor_bound_is_exact_with_room_and_counts_the_shortage() -> None:
+    from solvers.catchment.solve import floor_bound
+
+    s = settings()
+    # room for both at A: each unit at its nearest school is the optimum (U2: 1000 m × 100)
+    pb = build_problem(two_schools(seats_a=200), "primary", s)
+    assert floor_bound(pb, s.weights) == pytest.approx(100_000)
+    # A full (100 seats): the floor ignores where seats are, so it stays at 100,000 < 200,000
+    pb = build_problem(two_schools(), "primary", s)
+    assert floor_bound(pb, s.weights) == pytest.approx(100_000)
+    # one school, 120 seats for 200 pupils: 80 pupils must overflow, as in the optimum
+    d = tiny_district([school("A", 0, 120)], [unit("U1", 0, 100), unit("U2", 1000, 100)])
+    pb = build_problem(d, "primary", s)
+    assert floor_bound(pb, s.weights) == pytest.approx(80 * 1_000_000 + 100_000)
+    assert solve(d).bound >= floor_bound(pb, s.weights) - 1e-6
