@@ -88,7 +88,6 @@ def eject_chains(
     ps, pc, ptr, m, cur, seats, load = st.ps, st.pc, st.ptr, st.m, st.cur, st.seats, st.load
     w_o, w_t, w_m = weights.overflow, weights.travel, weights.moved
     cap = pb.moved_cap
-    moved = st.moved
     pl = st.pl
     free = [u for u in units.tolist() if ptr[u + 1] - ptr[u] > 1 and not pb.locked[u] and m[u] > 0]
     members: list[set[int]] = [set() for _ in range(n_s)]
@@ -116,20 +115,9 @@ def eject_chains(
         return m[u] * (float(ps[p] != cu) - float(ps[p0] != cu))
 
     def move(u: int, p0: int, p: int) -> None:
-        nonlocal moved
-        on_l[p0], on_l[p] = False, True
-        if cd is not None:
-            for d in ri[rp[p0] : rp[p0 + 1]]:
-                nsup[d] -= 1
-            for d in ri[rp[p] : rp[p + 1]]:
-                nsup[d] += 1
-        s, t = ps[p0], ps[p]
-        load[s] -= m[u]
-        load[t] += m[u]
-        moved += moved_change(u, p0, p)
-        members[s].discard(u)
-        members[t].add(u)
-        pl[u] = p
+        st.move(u, p0, p)
+        members[ps[p0]].discard(u)
+        members[ps[p]].add(u)
 
     def best_chain(s0: int) -> list[_Move] | None:
         """The best chain out of ``s0`` (module docstring), None when there is none."""
@@ -200,7 +188,7 @@ def eject_chains(
         return w_o * (sum(over(load[s], s) for s in range(n_s)) + over_cap())
 
     def over_cap() -> float:
-        return max(0.0, moved - cap) if cap is not None else 0.0
+        return max(0.0, st.moved - cap) if cap is not None else 0.0
 
     def apply(chain: list[_Move]) -> bool:
         before = terms()

@@ -107,6 +107,22 @@ class PlanState:
     load: list[float]
     moved: float
 
+    def move(self, u: int, p0: int, p: int) -> None:
+        """Unit ``u`` from its pair ``p0`` to ``p``: on-pairs, support counts, loads, moved."""
+        on, nsup, rp, ri = self.on, self.nsup, self.rp, self.ri
+        on[p0], on[p] = False, True
+        if rp:  # the closer-neighbour rule is on
+            for d in ri[rp[p0] : rp[p0 + 1]]:
+                nsup[d] -= 1
+            for d in ri[rp[p] : rp[p + 1]]:
+                nsup[d] += 1
+        s, t, mu, cu = self.ps[p0], self.ps[p], self.m[u], self.cur[u]
+        self.load[s] -= mu
+        self.load[t] += mu
+        if cu >= 0:
+            self.moved += mu * (float(t != cu) - float(s != cu))
+        self.pl[u] = p
+
 
 def plan_state(pb: CatchmentProblem, assign: np.ndarray) -> PlanState | None:
     """The :class:`PlanState` of ``assign``; None when a unit's school is not one of its pairs."""
@@ -380,7 +396,6 @@ def local_search(
         ).tolist()
         g = pb.migrant.tolist()
         r, dl = pb.county_migrant_share, float(balance_delta or 0.0)
-    moved = st.moved
     cap = pb.moved_cap
     pl = st.pl
     cand = [u for u in units.tolist() if ptr[u + 1] - ptr[u] > 1 and not pb.locked[u]]
@@ -422,6 +437,7 @@ def local_search(
                     d_mv = mu * (float(t != cu) - float(s != cu))
                 delta = w_o * d_over + w_t * mu * (pc[p] - pc[p0]) + w_m * d_mv
                 if cap is not None and d_mv != 0.0:
+                    moved = st.moved
                     delta += w_o * (max(0.0, moved + d_mv - cap) - max(0.0, moved - cap))
                 if bal:
                     gu = g[u]
@@ -434,20 +450,10 @@ def local_search(
             if best_p < 0:
                 continue
             p, t = best_p, ps[best_p]
-            on[p0], on[p] = False, True
-            if cd is not None:
-                for d in ri[rp[p0] : rp[p0 + 1]]:
-                    nsup[d] -= 1
-                for d in ri[rp[p] : rp[p + 1]]:
-                    nsup[d] += 1
-            load[s] -= mu
-            load[t] += mu
+            st.move(u, p0, p)
             if bal:
                 mig[s] -= g[u]
                 mig[t] += g[u]
-            if cu >= 0:
-                moved += mu * (float(t != cu) - float(s != cu))
-            pl[u] = p
             improved = True
         if meter is not None:
             meter.add(sweep_visits)

@@ -434,12 +434,14 @@ def solve_level(
         tol = max(1e-9 * max(1.0, abs(best_obj)), settings.gap_limit * abs(best_obj))
         return bool(best_obj - low <= tol)
 
+    def overflow_of(plan: np.ndarray) -> float:
+        return float(evaluate(pb, plan, w, delta).terms["overflow_pupils"])
+
     def improve(start: np.ndarray, stage: str, chains: bool = True) -> None:
         """Local search (and ejection chains) from ``start`` for a share of the budget left."""
         meter, deadline = budget.meter(HEURISTIC_TIME_SHARE)
         cand = local_search(pb, start, w, delta, deadline=deadline, meter=meter)
-        over = evaluate(pb, cand, w, delta).terms["overflow_pupils"]
-        if chains and over > 0 and not meter.spent():
+        if chains and overflow_of(cand) > 0 and not meter.spent():
             # single moves are stuck at full schools: pass units on along chains, then polish
             cand = eject_chains(pb, cand, w, delta, meter=meter, deadline=deadline)
             cand = local_search(pb, cand, w, delta, deadline=deadline, meter=meter)
@@ -499,9 +501,6 @@ def solve_level(
         if lp.status == "optimal"
         else np.inf
     )
-
-    def overflow_of(plan: np.ndarray) -> float:
-        return float(evaluate(pb, plan, w, delta).terms["overflow_pupils"])
 
     def overflow_pass() -> None:
         nonlocal lex_bound
