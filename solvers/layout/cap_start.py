@@ -113,6 +113,16 @@ class WorkBudget:
         """Count calibrated seconds of work."""
         self.used += seconds
 
+    def share(self, fraction: float) -> WorkBudget:
+        """A budget of ``fraction`` of what is left, with the same safety cap; charge it back
+        with :meth:`absorb`."""
+        return WorkBudget(total=max(fraction * self.left(), 0.0), cap=self.cap)
+
+    def absorb(self, child: WorkBudget) -> None:
+        """Charge a :meth:`share`'s work and the stages its safety cap stopped."""
+        self.used += child.used
+        self.cut.extend(s for s in child.cut if s not in self.cut)
+
 
 def mip_seconds(raw: RawSolve) -> float:
     """Calibrated seconds of a HiGHS solve from its size and node count (deterministic)."""

@@ -117,10 +117,12 @@ class FacilitySettings(BaseModel):
         "also take an unproven MIP incumbent that is better (load-dependent).",
     )
     lns_start_share: float = Field(
-        0.4,
+        0.7,
         ge=0,
         le=1,
-        description="CPMP: share of the time limit (as calibrated work) for the start and LNS.",
+        description="CPMP: share of the time limit (as calibrated work) for the start, the LNS "
+        "and the restricted global MIP (solvers.layout.capacitated.capacitated_start); the "
+        "full MIP only adds a bound on these instances, so the plan gets most of the time.",
     )
     open_search: bool = Field(
         True,
@@ -165,7 +167,7 @@ class FacilitySettings(BaseModel):
         "optimality, so easy instances keep their quick proof.",
     )
     lns_polish_share: float = Field(
-        0.2,
+        0.1,
         ge=0,
         le=1,
         description="CPMP: share of the time limit (as calibrated work) kept for an LNS on "

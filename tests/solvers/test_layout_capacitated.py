@@ -26,10 +26,13 @@ from solvers.layout.cap_start import (
     scalable_start,
 )
 from solvers.layout.capacitated import (
+    GLOBAL_MIN_PAIRS,
     capacitated_lns,
     capacitated_start,
+    global_pairs,
     improve_solution,
     lns_applies,
+    restricted_mip,
     solution_cost,
 )
 from solvers.layout.heuristics import capacitated_local_search
@@ -545,3 +548,63 @@ def test_solve_facility_without_open_search_keeps_the_old_path() -> None:
     assert sol.objective == 31.0
     assert sol.status == "optimal"
     assert "open_search_descent" not in sol.info
+
+
+def test_restricted_mip_reaches_the_eight_point_optimum() -> None:
+    pb = eight_point_cpmp()
+    open_ = np.zeros(8, dtype=bool)
+    open_[[1, 3, 7]] = True  # the swap search's local optimum (see eight_point_cpmp)
+    assign = greedy_start(pb, np.array([1, 3, 7]))
+    assert (assign >= 0).all()
+    start = solution_cost(pb, open_, assign)
+    assert start > 31.0
+    budget = WorkBudget.start(30.0)
+    out = restricted_mip(pb, open_, assign, budget, k=8)  # all pairs: the whole problem
+    assert out is not None
+    assert solution_cost(pb, *out) == 31.0
+    assert int(out[0].sum()) == 3
+    terms, bad = evaluate(pb, out[0], no_modules(pb), out[1])
+    assert bad == []
+    assert terms["objective"] == 31.0
+    assert 0 < budget.used <= budget.total
+
+
+def test_restricted_mip_keeps_each_customer_to_its_cheapest_pairs() -> None:
+    pb = line_cpmp()
+    open_ = np.array([True, False, False, False, False, True])
+    assign = np.array([0, 0, 0, 5, 5, 5])  # cost 6; the optimum (medians 1, 4) costs 4
+    # one pair each (itself) plus its current one: points 0 and 5 pin their medians open
+    assert restricted_mip(pb, open_, assign, WorkBudget.start(30.0), k=1) is None
+    # three pairs each: point 0 keeps 0, 1, 2 and point 5 keeps 5, 4, 3, so the optimum fits
+    out = restricted_mip(pb, open_, assign, WorkBudget.start(30.0), k=3)
+    assert out is not None
+    assert np.flatnonzero(out[0]).tolist() == [1, 4]
+    assert out[1].tolist() == [1, 1, 1, 4, 4, 4]
+
+
+def test_restricted_mip_does_nothing_without_budget() -> None:
+    pb = line_cpmp()
+    open_ = np.array([True, False, False, False, False, True])
+    assign = np.array([0, 0, 0, 5, 5, 5])
+    budget = WorkBudget.start(0.0)
+    assert restricted_mip(pb, open_, assign, budget, k=3) is None
+    assert budget.used == 0.0
+
+
+def test_global_pairs_follow_the_cluster_size() -> None:
+    assert global_pairs(random_cpmp(0, 40, 4)) == 20  # 2 × 40 / 4
+    assert global_pairs(random_cpmp(0, 30, 4)) == 15  # ceil(2 × 7.5)
+    assert global_pairs(random_cpmp(0, 20, 5)) == GLOBAL_MIN_PAIRS  # 2 × 4 = 8
+
+
+def test_budget_share_is_charged_back() -> None:
+    budget = WorkBudget.start(10.0)
+    budget.charge(2.0)
+    part = budget.share(0.5)
+    assert part.total == pytest.approx(4.0)
+    assert part.cap == budget.cap
+    part.charge(3.0)
+    part.cut.append("global")
+    budget.absorb(part)
+    assert budget.used == pytest.approx(5.0)
+    assert budget.cut == ["global"]
