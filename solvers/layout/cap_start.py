@@ -114,9 +114,12 @@ class WorkBudget:
         self.used += seconds
 
     def share(self, fraction: float) -> WorkBudget:
-        """A budget of ``fraction`` of what is left, with the same safety cap; charge it back
-        with :meth:`absorb`."""
-        return WorkBudget(total=max(fraction * self.left(), 0.0), cap=self.cap)
+        """A budget of ``fraction`` of what is left; charge it back with :meth:`absorb`. Its
+        safety cap is its own (``WALL_CAP_FACTOR`` × its total from now), never past this
+        budget's: a stage the node limits do not bound (a MIP's root) stops there."""
+        total = max(fraction * self.left(), 0.0)
+        own = time.perf_counter() + WALL_CAP_FACTOR * max(total, 0.05)
+        return WorkBudget(total=total, cap=min(self.cap, own))
 
     def absorb(self, child: WorkBudget) -> None:
         """Charge a :meth:`share`'s work and the stages its safety cap stopped."""

@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import InfeasiblePlan
-from solvers.layout.cap_start import WorkBudget
+from solvers.layout.cap_start import WALL_CAP_FACTOR, WorkBudget
 from solvers.layout.capacitated import (
     SWAP_SEARCH_MAX_EVALUATIONS,
     capacitated_start,
@@ -539,7 +539,11 @@ def _solve_capacitated(
     reasons = explain_infeasible(problem)
     if reasons:
         raise InfeasiblePlan(reasons)
-    budget = WorkBudget.start(settings.time_limit * settings.lns_start_share)
+    share = settings.lns_start_share
+    # the safety cap stays inside the time limit (2.5 × a 70 % share would not)
+    budget = WorkBudget.start(
+        settings.time_limit * share, factor=min(WALL_CAP_FACTOR, 0.95 / max(share, 1e-9))
+    )
     lns = capacitated_start(
         problem,
         time_limit=budget.total,
