@@ -640,10 +640,10 @@ def capacitated_start(
     return res
 
 
-def _then(before: LnsResult, after: LnsResult, gained: int = 0) -> LnsResult:
+def _then(before: LnsResult, after: LnsResult) -> LnsResult:
     """``after`` (a search from ``before``'s answer) with the counts of both."""
     after.iterations += before.iterations
-    after.improvements += before.improvements + gained
+    after.improvements += before.improvements
     after.history = before.history + after.history
     after.start_objective = before.start_objective
     return after
