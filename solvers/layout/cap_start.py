@@ -157,10 +157,16 @@ def work_mip(
         start=start,
         options={**SUB_OPTIONS, "mip_max_nodes": int(max_nodes)},
     )
-    if raw.seconds >= 0.98 * cap and raw.status != "optimal" and stage not in budget.cut:
-        budget.cut.append(stage)
+    note_cap(budget, stage, raw, cap)
     budget.charge(mip_seconds(raw))
     return raw
+
+
+def note_cap(budget: WorkBudget, stage: str, raw: RawSolve, cap: float) -> None:
+    """Record ``stage`` in ``budget.cut`` when the wall-clock ``cap`` stopped ``raw`` short of
+    its optimum (then the answer may depend on machine load)."""
+    if raw.seconds >= 0.98 * cap and raw.status != "optimal" and stage not in budget.cut:
+        budget.cut.append(stage)
 
 
 def _ranked(problem: FacilityProblem, usable: np.ndarray) -> np.ndarray:

@@ -52,6 +52,7 @@ from solvers.layout.cap_start import (
     density_start,
     gap_assign,
     locate_allocate,
+    note_cap,
     scalable_start,
     work_mip,
 )
@@ -498,8 +499,7 @@ def restricted_mip(
     start = (is_open[facs], np.zeros((facs.size, 1), dtype=np.int64), local_f[assign])
     cap = budget.wall_left()
     raw = solve_highs(sub, time_limit=cap, seed=seed, start=start, options={"mip_max_nodes": nodes})
-    if raw.seconds >= 0.98 * cap and raw.status != "optimal" and "global" not in budget.cut:
-        budget.cut.append("global")
+    note_cap(budget, "global", raw, cap)
     done = float(raw.info.get("nodes", nodes))  # type: ignore[arg-type]
     budget.charge(MIP_SECONDS_FIXED + MIP_SECONDS_PER_NNZ * nnz)
     budget.charge(GLOBAL_SECONDS_PER_NNZ_NODE * nnz * done)
