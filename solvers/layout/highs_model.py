@@ -93,10 +93,10 @@ def solve_highs(
     t0 : float, optional
         ``time.perf_counter()`` of the overall run, for progress times.
     lp_only : bool
-        Solve the LP relaxation by interior point (no crossover) and return the duals of the
-        "served once" rows in ``info['duals']`` (Lagrange multipliers for
-        :mod:`solvers.layout.lagrangian`) and the fractional ``info['lp_open']`` (y) and
-        ``info['lp_assign']`` (x per pair); the solution arrays are then empty.
+        Solve the LP relaxation by dual simplex (a vertex, the same one for the same model)
+        and return the duals of the "served once" rows in ``info['duals']``, the fractional
+        ``info['lp_open']`` (y) and ``info['lp_assign']`` (x per pair), and the work done
+        (``lp_iterations``, ``lp_nnz``); the solution arrays are then empty.
     options : dict, optional
         Extra HiGHS options (name → value), set after the defaults.
     """
@@ -317,8 +317,10 @@ def solve_highs(
         a.data.astype(float),
     )
     if lp_only:
-        h.setOptionValue("solver", "ipm")
-        h.setOptionValue("run_crossover", "off")
+        # simplex: 4× faster than interior point on Osman–Christofides (0.23 s against
+        # 0.9 s on pmedcap20), and a vertex is a sharper guide for rounding
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("threads", 1)
         h.run()
         sol = h.getSolution()
         duals = np.asarray(sol.row_dual)[:n_c].copy()
@@ -334,9 +336,11 @@ def solve_highs(
             {
                 "duals": duals,
                 "lp_status": h.modelStatusToString(h.getModelStatus()),
-                # fractional values, used as a guide by the kernel search in capacitated.py
+                # fractional values, a guide for open_search.lp_rounded_start
                 "lp_open": col_val[y0 : y0 + n_f].copy(),
                 "lp_assign": col_val[x0 : x0 + n_p].copy(),
+                "lp_iterations": max(int(h.getInfo().simplex_iteration_count), 0),
+                "lp_nnz": int(a.nnz),
             },
         )
     integ = np.concatenate(col_int)

@@ -37,7 +37,7 @@ from solvers.highs_model import new_highs
 from solvers.layout.cap_start import WorkBudget
 from solvers.layout.capacitated import LnsResult, solution_cost
 from solvers.layout.heuristics import capacitated_applies, dense_costs
-from solvers.layout.highs_model import integral_costs
+from solvers.layout.highs_model import integral_costs, solve_highs
 from solvers.layout.problem import FacilityProblem
 from solvers.progress import ProgressEvent, ProgressFn
 
@@ -56,6 +56,10 @@ MIP_SECONDS_FIXED = 5.0e-3
 MIP_SECONDS_PER_NNZ = 8.0e-6
 MIP_SECONDS_PER_ITERATION_ROW = 3.0e-7
 MIP_SECONDS_PER_NNZ_NODE = 1.0e-6
+#: Calibrated seconds of the LP relaxation of the whole problem (dual simplex): fixed + per
+#: iteration and nonzero (measured 3–5e-9 s on Osman–Christofides and Holmberg, quiet).
+FULL_LP_SECONDS_FIXED = 1.0e-2
+FULL_LP_SECONDS_PER_ITERATION_NNZ = 6.0e-9
 #: Node limit of one GAP MIP (Holmberg p31: the descent took 3.8 s at 50 nodes, 8.2 s at 200,
 #: same plan; HiGHS's own heuristics stay on: without RINS/RENS it took 42 s and did worse).
 GAP_NODES = 50
@@ -217,6 +221,61 @@ class _GapModel:
         if (assign < 0).any():
             return None
         return float(pb.pair_cost[q[x]].sum()), assign
+
+
+def lp_rounded_start(
+    problem: FacilityProblem, budget: WorkBudget, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A second start, far from the swap search's: the LP relaxation rounded.
+
+    Opens the facilities that must open and then those with the largest ``y`` in the LP
+    relaxation of the whole problem (the strong formulation), up to ``p``, and assigns by the
+    GAP MIP of that open set (node-limited, as in the search). On tight capacities the swap
+    search and the LP lead to different basins: on Osman–Christofides pmedcap20 the optimum
+    (1005) shares 3 of its 10 medians with the swap search's local optimum (1014) and 7 with
+    the 10 largest LP values, and a descent from the rounded LP reaches it.
+
+    Parameters
+    ----------
+    problem : FacilityProblem
+        Must satisfy :func:`~solvers.layout.heuristics.capacitated_applies`, with exactly
+        ``p`` open.
+    budget : WorkBudget
+        Charged for the LP (simplex iterations × nonzeros) and the GAP MIP.
+    seed : int
+        HiGHS's random seed.
+
+    Returns
+    -------
+    (open, assign) or None
+        ``None`` when the problem is of another kind, the rounded set cannot seat everyone or
+        the GAP MIP finds no assignment within its node limit.
+    """
+    if (
+        problem.p is None
+        or problem.p_limit != "exactly"
+        or not capacitated_applies(problem)
+        or budget.exhausted("lp_start")
+    ):
+        return None
+    raw = solve_highs(problem, time_limit=max(budget.wall_left(), 0.05), seed=seed, lp_only=True)
+    iterations = int(raw.info["lp_iterations"])  # type: ignore[call-overload]
+    nnz = int(raw.info["lp_nnz"])  # type: ignore[call-overload]
+    budget.charge(FULL_LP_SECONDS_FIXED + FULL_LP_SECONDS_PER_ITERATION_NNZ * iterations * nnz)
+    if raw.info.get("lp_status") != "Optimal":
+        return None
+    y = np.asarray(raw.info["lp_open"], dtype=float)
+    is_open = problem.fixed_open & ~problem.forbidden
+    free = np.flatnonzero(~problem.forbidden & ~is_open)
+    # ties by index (a stable sort), so the same LP vertex gives the same set
+    take = problem.p - int(is_open.sum())
+    if take < 0 or take > free.size:
+        return None
+    is_open[free[np.argsort(-y[free], kind="stable")[:take]]] = True
+    res = _GapModel(problem, seed).mip(is_open, float("inf"), budget)
+    if res is None:
+        return None
+    return is_open, res[1]
 
 
 def _moves(

@@ -37,7 +37,7 @@ from solvers.layout.capacitated import (
     solution_cost,
 )
 from solvers.layout.heuristics import capacitated_local_search
-from solvers.layout.open_search import open_set_search
+from solvers.layout.open_search import lp_rounded_start, open_set_search
 from solvers.layout.solve import _lns_first
 
 
@@ -531,6 +531,59 @@ def test_open_search_is_feasible_and_never_worse(seed: int, n: int, p: int) -> N
     assert int(res.open.sum()) == p
     assert evaluate(pb, res.open, no_modules(pb), res.assign)[1] == []
     assert res.objective <= solution_cost(pb, *start) + 1e-9
+
+
+def test_lp_rounded_start_opens_the_largest_lp_values() -> None:
+    """The LP relaxation of the eight points has y = 1 at medians 0 and 3 and 0.5 at 1 and 7;
+    the tie goes to the lower index, so the rounded set is the optimum's, 0, 1, 3 (31)."""
+    pb = eight_point_cpmp()
+    budget = WorkBudget.start(5.0)
+    plan = lp_rounded_start(pb, budget)
+    assert plan is not None
+    assert np.flatnonzero(plan[0]).tolist() == [0, 1, 3]
+    assert plan[1].tolist() == [0, 1, 1, 3, 0, 0, 3, 1]
+    assert solution_cost(pb, *plan) == 31.0
+    assert 0 < budget.used < 1.0  # the LP and one GAP MIP are charged
+
+
+def test_lp_rounded_start_keeps_fixed_schools_open() -> None:
+    """Line: the LP opens 1 and 4 (the optimum, 4); with 0 forced open, 0 and 4 (cost 5)."""
+    pb = line_cpmp()
+    plan = lp_rounded_start(pb, WorkBudget.start(5.0))
+    assert plan is not None
+    assert np.flatnonzero(plan[0]).tolist() == [1, 4]
+    assert solution_cost(pb, *plan) == 4.0
+    fixed = pb.fixed_open.copy()
+    fixed[0] = True
+    plan = lp_rounded_start(replace(pb, fixed_open=fixed), WorkBudget.start(5.0))
+    assert plan is not None
+    assert np.flatnonzero(plan[0]).tolist() == [0, 4]
+    assert solution_cost(pb, *plan) == 5.0
+
+
+def test_lp_rounded_start_needs_exactly_p_and_a_budget() -> None:
+    assert lp_rounded_start(small_sscflp(), WorkBudget.start(5.0)) is None  # free count
+    assert lp_rounded_start(line_cpmp(), WorkBudget.start(0.0)) is None
+
+
+def test_lp_start_reaches_pmedcap20_where_the_swap_search_stops(shared_benchmarks) -> None:  # type: ignore[no-untyped-def]
+    """Osman–Christofides pmedcap20 (published optimum 1005): the descent from the swap search
+    stops at 1014, the descent from the rounded LP reaches 1005. Both are work-limited local
+    optima (no kicks), so this holds under any load."""
+    pb = FacilityProblem.from_instance(
+        load_instance(shared_benchmarks / "cpmp_osman_christofides", "pmedcap20")
+    )
+    swap = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert swap is not None
+    from_swap = open_set_search(pb, *swap, WorkBudget.start(20.0, factor=10), max_idle_kicks=0)
+    budget = WorkBudget.start(20.0, factor=10)
+    plan = lp_rounded_start(pb, budget)
+    assert plan is not None
+    from_lp = open_set_search(pb, *plan, budget, max_idle_kicks=0)
+    assert from_swap.cut == [] and from_lp.cut == []
+    assert from_swap.objective == 1014.0
+    assert from_lp.objective == 1005.0
+    assert evaluate(pb, from_lp.open, no_modules(pb), from_lp.assign)[1] == []
 
 
 def test_solve_facility_small_cpmp_reaches_the_enumerated_optimum() -> None:
