@@ -40,12 +40,14 @@ from solvers.layout.problem import FacilityProblem
 WALL_CAP_FACTOR = 2.5
 #: Calibrated seconds per element of a dense numpy pass (facilities × customers arrays).
 SECONDS_PER_DENSE_OP = 4.0e-9
-#: Calibrated seconds of a HiGHS sub-MIP: fixed + per nonzero + per nonzero and node (rough
-#: least squares over ~1000 LNS sub-MIPs of pmedcap14, lin318_070, ali535_050/150, measured on
-#: a 2-core machine loaded 2–3× and scaled down by about 2; the fixed part is mostly the model
-#: build in Python and HiGHS's presolve and root).
-MIP_SECONDS_FIXED = 0.1
-MIP_SECONDS_PER_NNZ = 5.0e-5
+#: Calibrated seconds of a HiGHS sub-MIP: fixed + per nonzero + per nonzero and node (the
+#: fixed part is mostly the model build in Python and HiGHS's presolve and root). Set to about
+#: twice the quiet wall time of the LNS sub-MIPs (2026-11-24, 2-core machine, load 1: charged
+#: / wall 2.1 on ali535_050, 2.7 on u724_075, 1.8 on lin318_070), so the plan stays the same
+#: up to a load of about 2 and a quiet machine does not sit idle: the earlier rates (0.1 s,
+#: 5e-5 s) charged 5.6× the wall on ali535_050, and the plan used a third of its clock.
+MIP_SECONDS_FIXED = 0.03
+MIP_SECONDS_PER_NNZ = 1.5e-5
 MIP_SECONDS_PER_NNZ_NODE = 1.0e-5
 #: Wall-clock safety cap of one sub-MIP (seconds); hitting it is recorded in WorkBudget.cut.
 SUB_MIP_WALL_CAP = 5.0

@@ -424,6 +424,7 @@ def solve_highs(
         "cols": n_cols,
         "nnz": int(a.nnz),
         "nodes": int(info_h.mip_node_count),
+        "lp_iterations": max(int(info_h.simplex_iteration_count), 0),
         "presolve_mismatch": presolve_mismatch,
     }
     has_sol = info_h.primal_solution_status == 2
