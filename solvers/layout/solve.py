@@ -42,6 +42,7 @@ from planner.errors import InfeasiblePlan
 from solvers.layout.cap_start import WALL_CAP_FACTOR, WorkBudget
 from solvers.layout.capacitated import (
     SWAP_SEARCH_MAX_EVALUATIONS,
+    LnsResult,
     capacitated_start,
     improve_solution,
     lns_applies,
@@ -338,20 +339,24 @@ def _open_search(
     budget = WorkBudget.start(min(settings.time_limit * first, total))
     # the safety cap leaves at least half the time limit to the MIP
     budget.cap = min(budget.cap, t0 + (0.25 if iterate_later else 0.5) * settings.time_limit)
-    res = open_set_search(
-        problem,
-        start[0],
-        start[1],
-        budget,
-        seed=settings.seed,
-        # free count: 5 swap candidates per facility (its add/drop moves widen the
-        # neighbourhood; Holmberg p58's descent: 10.7 → 8.7 calibrated s, same optimum)
-        candidates=10 if iterate_later else 5,
-        max_idle_kicks=0,
-        progress=progress,
-        stop=stop,
-        t0=t0,
-    )
+
+    def descend(plan: tuple[np.ndarray, np.ndarray], part: WorkBudget) -> LnsResult:
+        return open_set_search(
+            problem,
+            plan[0],
+            plan[1],
+            part,
+            seed=settings.seed,
+            # free count: 5 swap candidates per facility (its add/drop moves widen the
+            # neighbourhood; Holmberg p58's descent: 10.7 → 8.7 calibrated s, same optimum)
+            candidates=10 if iterate_later else 5,
+            max_idle_kicks=0,
+            progress=progress,
+            stop=stop,
+            t0=t0,
+        )
+
+    res = descend(start, budget)
     if iterate_later and settings.open_search_lp_start:
         # a second descent, from the rounded LP relaxation (another basin), on a budget of
         # its own; its work counts against the open-set search's share
@@ -359,18 +364,7 @@ def _open_search(
         second.cap = min(second.cap, t0 + OPEN_SEARCH_SECOND_CAP * settings.time_limit)
         lp_plan = lp_rounded_start(problem, second, seed=settings.seed)
         if lp_plan is not None:
-            other = open_set_search(
-                problem,
-                lp_plan[0],
-                lp_plan[1],
-                second,
-                seed=settings.seed,
-                candidates=10,
-                max_idle_kicks=0,
-                progress=progress,
-                stop=stop,
-                t0=t0,
-            )
+            other = descend(lp_plan, second)
             info["open_search_lp_start"] = other.start_objective
             info["open_search_lp_descent"] = other.objective
             if other.objective < res.objective - 1e-9 * max(1.0, abs(res.objective)):

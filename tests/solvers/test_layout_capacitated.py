@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -259,6 +260,17 @@ def test_improve_solution_keeps_a_lower_bound_unproven() -> None:
     assert sol.status == "feasible"
     assert sol.objective == 4.0
     assert sol.bound == 3.0
+
+
+def test_improve_solution_stops_at_its_deadline() -> None:
+    """A deadline already passed: no sub-problem runs, the answer is the caller's, and the
+    safety cap is recorded (the caller's time limit wins over the work budget)."""
+    pb = line_cpmp()
+    given = bad_line_solution(pb, bound=4.0)
+    sol = improve_solution(pb, given, time_limit=30, deadline=time.perf_counter())
+    assert sol.objective == 6.0
+    assert sol.status == "feasible"
+    assert sol.info["lns_cut"] == ["lns"]
 
 
 def test_improve_solution_leaves_proven_answers_alone() -> None:
@@ -643,6 +655,29 @@ def test_restricted_mip_does_nothing_without_budget() -> None:
     budget = WorkBudget.start(0.0)
     assert restricted_mip(pb, open_, assign, budget, k=3) is None
     assert budget.used == 0.0
+
+
+def test_global_rounds_try_two_seeds_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each global round runs ``GLOBAL_SEEDS`` restricted MIPs with seeds derived from the
+    caller's (seed 3: 6 and 7), the second from the first's plan, on half the round each."""
+    from solvers.layout import capacitated
+
+    calls: list[tuple[int, int, float]] = []
+
+    def record(problem, open_, assign, budget, *, k, seed=0):  # type: ignore[no-untyped-def]
+        calls.append((k, seed, round(budget.total, 6)))
+        budget.charge(budget.total)
+        return None
+
+    monkeypatch.setattr(capacitated, "restricted_mip", record)
+    assert capacitated.GLOBAL_SEEDS == 2
+    pb = eight_point_cpmp()
+    res = capacitated_start(pb, time_limit=10.0, seed=3)
+    assert res is not None
+    rounds = capacitated.global_rounds(pb)
+    assert [(k, s) for k, s, _ in calls] == [(k, s) for k in rounds for s in (6, 7)]
+    # the two runs of a round split its share: equal parts (the first charged all of its own)
+    assert calls[0][2] == pytest.approx(calls[1][2])
 
 
 def test_global_pairs_follow_the_cluster_size() -> None:
