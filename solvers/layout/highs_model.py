@@ -396,6 +396,9 @@ def solve_highs(
 
         h.cbMipInterrupt.subscribe(on_interrupt)
 
+    # the limit counts from the call: building the model and its start is part of it (the
+    # start's pair index alone takes seconds on rl1304's 1.7 M pairs)
+    h.setOptionValue("time_limit", float(max(time_limit - (time.perf_counter() - t_start), 0.01)))
     h.run()
     info_h = h.getInfo()
     presolve_mismatch = False
