@@ -537,6 +537,15 @@ SWAP_START_WORK = 4_000_000
 #: rounded LP; the first one's is 0.25, and at least about half is left to the MIP.
 OPEN_SEARCH_SECOND_CAP = 0.45
 
+#: Wall seconds per pair reserved after the full MIP of a large CPMP for checking and
+#: finishing the answer (the plan is verified twice against every pair) and for the LNS
+#: polish's set-up and final check. rl1304_010 at 120 s: 10 s from the MIP's end to the
+#: polish, and 3.5 s of polish when 1.3 s were left (1.7 M pairs); runs ended 311 s into
+#: a 300-s limit before this reserve.
+FINISH_SECONDS_PER_PAIR = 1.0e-5
+#: Share of that reserve kept free at the end of the polish.
+POLISH_FINISH_SHARE = 0.3
+
 #: ``capacitated_lns=None`` turns the LNS pipeline on above this many pairs (lin318 has
 #: 101,124; Osman–Christofides at most 10,000, where the MIP on the clock does better).
 LNS_AUTO_ABOVE = 40_000
@@ -605,8 +614,10 @@ def _solve_capacitated(
     # a converged LNS would polish the same plan again (lns_deterministic): the MIP gets it all
     converged = lns is not None and lns.converged and settings.lns_deterministic
     polish = 0.0 if converged else settings.time_limit * settings.lns_polish_share
-    # the MIP gets the wall clock left after the start, minus the polish's budget
-    mip_end = max(settings.time_limit - polish, time.perf_counter() - t0 + 0.02)
+    # the MIP gets the wall clock left after the start, minus the polish's budget and the
+    # time to check and finish the answer after it
+    reserve = FINISH_SECONDS_PER_PAIR * problem.n_pairs
+    mip_end = max(settings.time_limit - polish - reserve, time.perf_counter() - t0 + 0.02)
     inner = settings.model_copy(update={"time_limit": mip_end})
     sol = _solve_facility(problem, inner, progress, stop, t0, given=given)
     sol.info.update(extra)
@@ -628,8 +639,9 @@ def _solve_capacitated(
         stop=stop,
         t0=t0,
         # its safety cap stays inside the time limit (lin318_100 under a load of 2 ran to
-        # 314 s of 300 once the sub-MIPs' charges came down to about twice their wall time)
-        deadline=t0 + settings.time_limit,
+        # 314 s of 300 once the sub-MIPs' charges came down to about twice their wall time),
+        # less its own set-up and final check
+        deadline=t0 + settings.time_limit - POLISH_FINISH_SHARE * reserve,
     )
     cut = list(budget.cut) + list(out.info.get("lns_cut", []))  # type: ignore[call-overload]
     out.info["wall_cap_stages"] = cut  # stages a wall-clock safety cap stopped
