@@ -83,6 +83,7 @@ def solve_highs(
     log: bool = False,
     lp_only: bool = False,
     options: Mapping[str, bool | int | float | str] | None = None,
+    plan_nodes: int | None = None,
 ) -> RawSolve:
     """Build and solve the MIP with HiGHS.
 
@@ -99,6 +100,16 @@ def solve_highs(
         (``lp_iterations``, ``lp_nnz``); the solution arrays are then empty.
     options : dict, optional
         Extra HiGHS options (name → value), set after the defaults.
+    plan_nodes : int, optional
+        A work limit for the answer: the plan returned is the best incumbent HiGHS had found
+        by the time it had explored this many nodes, while the run goes on to the time limit
+        for the bound. With one thread HiGHS follows the same path for the same model, start
+        and seed, so that plan does not depend on the load, unlike the incumbent at the time
+        limit (HiGHS 1.16 reports no simplex iteration count to callbacks, so nodes are the
+        measure; the root is not bounded by it). ``info['plan_reached']`` says whether the
+        run went past that node (or finished); when it did not, the plan is the last
+        incumbent before the clock stopped it. ``info['plan_node']`` is the node count at
+        which the returned plan was found (-1: the start, or a finished run's optimum).
     """
     t0 = time.perf_counter() if t0 is None else t0
     t_start = time.perf_counter()
@@ -396,6 +407,24 @@ def solve_highs(
 
         h.cbMipInterrupt.subscribe(on_interrupt)
 
+    # incumbents found within the plan's work limit: (node count, objective, columns)
+    snapshot: list[tuple[int, float, np.ndarray]] = []
+    seen = [0]
+    if plan_nodes is not None:
+
+        def on_plan(e: highspy.cb.HighsCallbackEvent) -> None:  # type: ignore[name-defined]
+            node = int(e.data_out.mip_node_count)
+            seen[0] = max(seen[0], node)
+            if node <= plan_nodes:
+                obj_e = float(e.data_out.objective_function_value)
+                snapshot.append((node, obj_e, np.array(e.data_out.mip_solution)))
+
+        def on_seen(e: highspy.cb.HighsCallbackEvent) -> None:  # type: ignore[name-defined]
+            seen[0] = max(seen[0], int(e.data_out.mip_node_count))
+
+        h.cbMipImprovingSolution.subscribe(on_plan)
+        h.cbMipInterrupt.subscribe(on_seen)
+
     # the limit counts from the call: building the model and its start is part of it (the
     # start's pair index alone takes seconds on rl1304's 1.7 M pairs)
     h.setOptionValue("time_limit", float(max(time_limit - (time.perf_counter() - t_start), 0.01)))
@@ -411,6 +440,8 @@ def solve_highs(
         rep = float(info_h.objective_function_value)
         if abs(col_obj - rep) > 1e-6 * max(1.0, abs(rep)):
             presolve_mismatch = True
+            snapshot.clear()
+            seen[0] = 0
             h.clearSolver()
             h.setOptionValue("presolve", "off")
             h.setOptionValue(
@@ -446,14 +477,26 @@ def solve_highs(
             build_info,
         )
     col = np.asarray(h.getSolution().col_value)
+    optimal = ms == highspy.HighsModelStatus.kOptimal
+    obj = float(info_h.objective_function_value)
+    if plan_nodes is not None:
+        seen[0] = max(seen[0], int(info_h.mip_node_count))
+        build_info["plan_reached"] = bool(optimal or seen[0] > plan_nodes)
+        build_info["plan_node"] = -1
+        build_info["plan_trace"] = [(node, ob) for node, ob, _ in snapshot]
+        if not optimal:
+            # a finished run's optimum is the same under any load; otherwise the best
+            # incumbent within the work limit, else the start
+            if snapshot:
+                build_info["plan_node"], obj, col = snapshot[-1]
+            elif start is not None:
+                col, obj = val, float(np.dot(cost, val))
     open_ = col[y0 : y0 + n_f] > 0.5
     modules = np.zeros((n_f, n_l), dtype=np.int64)
     modules[mod_i, mod_l] = np.round(col[m0 : m0 + mod_i.size]).astype(np.int64)
     xs = np.flatnonzero(col[x0 : x0 + n_p] > 0.5)
     assign = -np.ones(n_c, dtype=np.int64)
     assign[pb.pair_customer[xs]] = pb.pair_facility[xs]
-    optimal = ms == highspy.HighsModelStatus.kOptimal
-    obj = float(info_h.objective_function_value)
     bound = float(info_h.mip_dual_bound)
     if optimal and integral_costs(pb):
         bound = max(bound, float(np.ceil(obj - 0.999 - 1e-9)))

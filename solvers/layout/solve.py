@@ -125,9 +125,17 @@ class FacilitySettings(BaseModel):
         0.7,
         ge=0,
         le=1,
-        description="CPMP: share of the time limit (as calibrated work) for the start, the LNS "
-        "and the restricted global MIP (solvers.layout.capacitated.capacitated_start); the "
-        "full MIP only adds a bound on these instances, so the plan gets most of the time.",
+        description="CPMP: share of the time limit (as calibrated work) for the start and the "
+        "LNS (solvers.layout.capacitated.capacitated_start).",
+    )
+    lns_mip_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="CPMP: share of the time limit (as calibrated work) that sets the node "
+        "limit within which the full MIP's best plan is taken (deterministic: the same nodes "
+        "under any load); the MIP then runs on to the clock for the bound. 0: the MIP only "
+        "adds its bound, or its optimum when it proves one.",
     )
     open_search: bool = Field(
         True,
@@ -462,6 +470,7 @@ def _run(
     progress: ProgressFn | None,
     stop: threading.Event | None,
     t0: float,
+    plan_nodes: int | None = None,
 ) -> RawSolve:
     if settings.solver == "cpsat":
         return solve_cpsat(
@@ -492,6 +501,7 @@ def _run(
         stop=stop,
         t0=t0,
         options=options,
+        plan_nodes=plan_nodes,
     )
 
 
@@ -543,6 +553,11 @@ OPEN_SEARCH_SECOND_CAP = 0.45
 #: polish, and 3.5 s of polish when 1.3 s were left (1.7 M pairs); runs ended 311 s into
 #: a 300-s limit before this reserve.
 FINISH_SECONDS_PER_PAIR = 1.0e-5
+#: Calibrated seconds per nonzero and node of the full MIP when its plan is taken within a
+#: node limit (``lns_mip_share``); its root is not bounded by the limit. lin318_040 (26k
+#: nonzeros) on a quiet machine: about 0.11 s a node after a 25-s root, so this charges
+#: nodes at about 3.5 × their wall time, which leaves room for the root and for load.
+PLAN_SECONDS_PER_NNZ_NODE = 1.5e-5
 #: Share of that reserve kept free at the end of the polish.
 POLISH_FINISH_SHARE = 0.3
 
@@ -613,16 +628,28 @@ def _solve_capacitated(
         }
     # a converged LNS would polish the same plan again (lns_deterministic): the MIP gets it all
     converged = lns is not None and lns.converged and settings.lns_deterministic
-    polish = 0.0 if converged else settings.time_limit * settings.lns_polish_share
+    polish = settings.time_limit * settings.lns_polish_share
+    take_mip = settings.lns_deterministic and settings.lns_mip_share > 0 and given is not None
+    if converged and not take_mip:
+        polish = 0.0
     # the MIP gets the wall clock left after the start, minus the polish's budget and the
     # time to check and finish the answer after it
     reserve = FINISH_SECONDS_PER_PAIR * problem.n_pairs
     mip_end = max(settings.time_limit - polish - reserve, time.perf_counter() - t0 + 0.02)
     inner = settings.model_copy(update={"time_limit": mip_end})
-    sol = _solve_facility(problem, inner, progress, stop, t0, given=given)
+    plan_work = settings.time_limit * settings.lns_mip_share if take_mip else None
+    sol = _solve_facility(problem, inner, progress, stop, t0, given=given, plan_work=plan_work)
     sol.info.update(extra)
     mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
-    if given is not None and settings.lns_deterministic and sol.status != "optimal":
+    mip_cut: list[str] = []
+    if take_mip and sol.status != "optimal" and sol.info.get("model_plan_reached") is not True:
+        mip_cut = ["mip"]  # the clock stopped the MIP before its node limit: not its plan
+    if (
+        given is not None
+        and settings.lns_deterministic
+        and sol.status != "optimal"
+        and (not take_mip or mip_cut)
+    ):
         # an unproven MIP incumbent depends on where the clock stopped it: keep the plan
         if solution_cost(problem, given[0], given[1]) > sol.objective:
             sol.info["mip_incumbent_ignored"] = sol.objective
@@ -643,7 +670,7 @@ def _solve_capacitated(
         # less its own set-up and final check
         deadline=t0 + settings.time_limit - POLISH_FINISH_SHARE * reserve,
     )
-    cut = list(budget.cut) + list(out.info.get("lns_cut", []))  # type: ignore[call-overload]
+    cut = list(budget.cut) + mip_cut + list(out.info.get("lns_cut", []))  # type: ignore[call-overload]
     out.info["wall_cap_stages"] = cut  # stages a wall-clock safety cap stopped
     out.info["deterministic"] = bool(not cut and given is not None)
     return out
@@ -656,7 +683,15 @@ def _solve_facility(
     stop: threading.Event | None,
     t0: float,
     given: tuple[np.ndarray, np.ndarray] | None = None,
+    plan_work: float | None = None,
 ) -> FacilitySolution:
+    """Start heuristics, Lagrangian reduction, then the (sparsified) MIP.
+
+    ``plan_work`` (calibrated seconds, HiGHS only) turns the MIP's answer into the best plan
+    it found within a node limit set from this work (see ``PLAN_SECONDS_PER_NNZ_NODE`` and
+    :func:`~solvers.layout.highs_model.solve_highs`'s ``plan_nodes``); the run still goes on
+    to the clock for the bound.
+    """
     reasons = explain_infeasible(problem)
     if reasons:
         raise InfeasiblePlan(reasons)
@@ -808,7 +843,12 @@ def _solve_facility(
                 work, settings, max(left, 0.01), start, search, info, progress, stop, t0
             )
         else:
-            raw = _run(work, settings, max(left, 0.01), start, progress, stop, t0)
+            nodes = None
+            if plan_work is not None:
+                nnz = 4 * work.n_pairs + 2 * work.n_facilities
+                nodes = max(int(plan_work / (PLAN_SECONDS_PER_NNZ_NODE * nnz)), 1)
+                info["plan_nodes"] = nodes
+            raw = _run(work, settings, max(left, 0.01), start, progress, stop, t0, nodes)
         used = (
             np.flatnonzero(raw.assign < 0)
             if raw.status in ("optimal", "feasible")
@@ -850,7 +890,7 @@ def _solve_facility(
         used = np.flatnonzero(assign < 0)
         if used.size:
             # out of time while the relaxation still used fallbacks: repair to cheapest open
-            assign[used] = assign_cheapest(full, raw.open)[used]
+            assign[used] = _repair_fallbacks(full, raw.open, assign, used)
             status = "feasible"
         cand = (raw.open, raw.modules, assign)
         bound = min(raw.bound, lag_floor) if np.isfinite(lag_floor) else raw.bound
@@ -863,6 +903,44 @@ def _solve_facility(
     if integral_costs(full) and np.isfinite(bound):
         bound = float(np.ceil(bound - 1e-7))
     return _finish(full, settings, cand, status, bound, info, t0)
+
+
+def _repair_fallbacks(
+    problem: FacilityProblem, open_: np.ndarray, assign: np.ndarray, used: np.ndarray
+) -> np.ndarray:
+    """Facilities for the customers ``used`` that a sparsified MIP left on their fallback.
+
+    With one seat pool and hard capacity (:func:`~solvers.layout.capacitated.lns_applies`),
+    each (largest load first) goes to its cheapest open facility with room left after the
+    others; the cheapest open one otherwise (then the plan may overflow and is checked by the
+    caller). lin318_040: the MIP's best plan left one customer on its fallback, and the
+    cheapest open facility was full.
+    """
+    cheapest = assign_cheapest(problem, open_)[used]
+    if not lns_applies(problem):
+        return cheapest
+    off = problem.offsets()
+    others = np.flatnonzero(assign >= 0)
+    load = np.zeros(problem.n_facilities)
+    for j in others.tolist():
+        lo, hi = off[j], off[j + 1]
+        q = lo + int(np.flatnonzero(problem.pair_facility[lo:hi] == assign[j])[0])
+        load[assign[j]] += problem.pair_load[q]
+    out = cheapest.copy()
+    demand = np.array([problem.pair_load[off[j]] for j in used])
+    for k in np.argsort(-demand, kind="stable"):
+        j = int(used[k])
+        lo, hi = off[j], off[j + 1]
+        facs = problem.pair_facility[lo:hi]
+        ok = open_[facs] & (
+            load[facs] + problem.pair_load[lo:hi] <= problem.capacity[facs, 0] + 1e-9
+        )
+        if ok.any():
+            cand = np.flatnonzero(ok)
+            best = cand[np.argmin(problem.pair_cost[lo:hi][cand])]
+            out[k] = facs[best]
+            load[facs[best]] += problem.pair_load[lo + best]
+    return out
 
 
 def _solve_by_radius(

@@ -29,6 +29,7 @@ from solvers.layout.cap_start import (
 from solvers.layout.capacitated import (
     GLOBAL_MAX_PAIRS,
     GLOBAL_MIN_PAIRS,
+    LnsResult,
     capacitated_lns,
     capacitated_start,
     global_pairs,
@@ -38,8 +39,9 @@ from solvers.layout.capacitated import (
     solution_cost,
 )
 from solvers.layout.heuristics import capacitated_local_search
+from solvers.layout.highs_model import solve_highs
 from solvers.layout.open_search import lp_rounded_start, open_set_search
-from solvers.layout.solve import _lns_first
+from solvers.layout.solve import _lns_first, _repair_fallbacks
 
 
 def line_cpmp() -> FacilityProblem:
@@ -672,7 +674,7 @@ def test_global_rounds_try_two_seeds_each(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(capacitated, "restricted_mip", record)
     assert capacitated.GLOBAL_SEEDS == 2
     pb = eight_point_cpmp()
-    res = capacitated_start(pb, time_limit=10.0, seed=3)
+    res = capacitated_start(pb, time_limit=10.0, seed=3, global_phase=True)
     assert res is not None
     rounds = capacitated.global_rounds(pb)
     assert [(k, s) for k, s, _ in calls] == [(k, s) for k in rounds for s in (6, 7)]
@@ -698,3 +700,70 @@ def test_budget_share_is_charged_back() -> None:
     budget.absorb(part)
     assert budget.used == pytest.approx(5.0)
     assert budget.cut == ["global"]
+
+
+def three_point_cpmp() -> FacilityProblem:
+    """Points 0, 1, 2 with demands 2, 2, 1; costs 0–1 = 1, 0–2 = 5, 1–2 = 4; Q = 3, p = 2."""
+    cost = np.array([[0.0, 1.0, 5.0], [1.0, 0.0, 4.0], [5.0, 4.0, 0.0]])
+    inst = FacilityInstance(
+        name="three_point",
+        kind="cpmp",
+        cost=cost,
+        demand=np.array([2.0, 2.0, 1.0]),
+        capacity=np.full(3, 3.0),
+        fixed_cost=np.zeros(3),
+        p=2,
+    )
+    return FacilityProblem.from_instance(inst)
+
+
+def test_fallback_repair_skips_a_full_facility() -> None:
+    """Medians 0 and 2; customer 0 (2 seats) at 0, customer 2 (1 seat) at 2, customer 1 (2
+    seats) left on its fallback. Its cheapest median, 0 (cost 1), has 1 seat left; median 2
+    (cost 4) has 2: the repair sends it to 2, where the cheapest-open rule would overflow 0."""
+    pb = three_point_cpmp()
+    open_ = np.array([True, False, True])
+    assign = np.array([0, -1, 2])
+    assert _repair_fallbacks(pb, open_, assign, np.array([1])).tolist() == [2]
+    # with room at 0 (customer 0 elsewhere), the cheapest is kept
+    assert _repair_fallbacks(pb, open_, np.array([2, -1, 2]), np.array([1])).tolist() == [0]
+
+
+def test_plan_nodes_on_a_finished_run_keep_its_optimum() -> None:
+    raw = solve_highs(eight_point_cpmp(), time_limit=30, seed=0, plan_nodes=0)
+    assert raw.status == "optimal" and raw.objective == pytest.approx(31.0)
+    assert raw.info["plan_reached"] is True and raw.info["plan_node"] == -1
+
+
+def test_plan_nodes_cut_by_the_clock_say_so() -> None:
+    """100 points, p = 10: the root alone outlasts 0.3 s, so node 5 is never reached; the plan
+    is then the best incumbent so far (here the start or better), and it is a real plan."""
+    pb = random_cpmp(7, 100, 10)
+    a = greedy_start(pb, np.arange(10) * 10)
+    open_ = np.zeros(pb.n_facilities, bool)
+    open_[np.arange(10) * 10] = True
+    raw = solve_highs(pb, time_limit=0.3, seed=0, start=(open_, no_modules(pb), a), plan_nodes=5)
+    assert raw.info["plan_reached"] is False
+    terms, bad = evaluate(pb, raw.open, no_modules(pb), raw.assign)
+    assert bad == []
+    assert terms["objective"] == pytest.approx(raw.objective)
+    assert raw.objective <= solution_cost(pb, open_, a) + 1e-9
+
+
+def test_lns_kinds_alternate_until_both_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first (small) LNS, large and small LNS runs alternate while either improves:
+    objectives 10 (start) → 9 (small) → 8 (large) → 7 (small) → 7 (large) → 7 (small): stop."""
+    from solvers.layout import capacitated
+
+    calls: list[bool] = []
+    values = iter([9.0, 8.0, 7.0, 7.0, 7.0, 7.0, 7.0])
+
+    def fake(problem, open_, assign, **kw):  # type: ignore[no-untyped-def]
+        calls.append(kw.get("n_hosts") == 0)  # LARGE_LNS has no hosts
+        return LnsResult(open_, assign, next(values), 10.0, 1, 1, 0.0)
+
+    monkeypatch.setattr(capacitated, "capacitated_lns", fake)
+    res = capacitated_start(eight_point_cpmp(), time_limit=10.0)
+    assert res is not None
+    assert calls == [False, True, False, True, False]
+    assert res.objective == 7.0 and res.converged
