@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import InfeasiblePlan
-from solvers.layout.cap_start import WALL_CAP_FACTOR, WorkBudget
+from solvers.layout.cap_start import WALL_CAP_FACTOR, WorkBudget, gap_assign
 from solvers.layout.capacitated import (
     SWAP_SEARCH_MAX_EVALUATIONS,
     LnsResult,
@@ -558,6 +558,12 @@ FINISH_SECONDS_PER_PAIR = 1.0e-5
 #: nonzeros) on a quiet machine: about 0.11 s a node after a 25-s root, so this charges
 #: nodes at about 3.5 × their wall time, which leaves room for the root and for load.
 PLAN_SECONDS_PER_NNZ_NODE = 1.5e-5
+#: Calibrated seconds for re-assigning the open set of a MIP plan that left customers on
+#: their fallback (a GAP MIP with each customer's 10 cheapest open facilities).
+REPAIR_GAP_SECONDS = 5.0
+#: Wall seconds kept for the LNS polish per calibrated second of its budget (small
+#: sub-MIPs are charged about their wall time; u724_200's polish hit its deadline at 1.0).
+POLISH_WALL_FACTOR = 1.5
 #: Share of that reserve kept free at the end of the polish.
 POLISH_FINISH_SHARE = 0.3
 
@@ -635,7 +641,9 @@ def _solve_capacitated(
     # the MIP gets the wall clock left after the start, minus the polish's budget and the
     # time to check and finish the answer after it
     reserve = FINISH_SECONDS_PER_PAIR * problem.n_pairs
-    mip_end = max(settings.time_limit - polish - reserve, time.perf_counter() - t0 + 0.02)
+    mip_end = max(
+        settings.time_limit - POLISH_WALL_FACTOR * polish - reserve, time.perf_counter() - t0 + 0.02
+    )
     inner = settings.model_copy(update={"time_limit": mip_end})
     plan_work = settings.time_limit * settings.lns_mip_share if take_mip else None
     sol = _solve_facility(problem, inner, progress, stop, t0, given=given, plan_work=plan_work)
@@ -890,7 +898,7 @@ def _solve_facility(
         used = np.flatnonzero(assign < 0)
         if used.size:
             # out of time while the relaxation still used fallbacks: repair to cheapest open
-            assign[used] = _repair_fallbacks(full, raw.open, assign, used)
+            assign = _repair_plan(full, raw.open, raw.modules, assign, settings.seed, info)
             status = "feasible"
         cand = (raw.open, raw.modules, assign)
         bound = min(raw.bound, lag_floor) if np.isfinite(lag_floor) else raw.bound
@@ -903,6 +911,44 @@ def _solve_facility(
     if integral_costs(full) and np.isfinite(bound):
         bound = float(np.ceil(bound - 1e-7))
     return _finish(full, settings, cand, status, bound, info, t0)
+
+
+def _repair_plan(
+    problem: FacilityProblem,
+    open_: np.ndarray,
+    modules: np.ndarray,
+    assign: np.ndarray,
+    seed: int,
+    info: dict[str, object],
+) -> np.ndarray:
+    """A full assignment for a MIP plan that left customers (``assign`` −1) on their fallback.
+
+    First :func:`_repair_fallbacks`. The fallbacks took no seats, so that may overflow, and
+    their nearest open facility with room may be far (u724_200: the MIP's plan at 28,194 with
+    6 customers on their fallback cost 28,795 so repaired, above the LNS plan's 28,558). So,
+    with one seat pool and hard capacity, the open set is also assigned afresh by the
+    node-limited GAP MIP (:func:`~solvers.layout.cap_start.gap_assign`, ``REPAIR_GAP_SECONDS``
+    of work, from that repair), and the cheaper valid assignment is kept. ``info`` gets ``fallback_repair``
+    (``gap`` or ``failed``) when the GAP ran, and ``fallback_repair_cut`` when its wall-clock
+    safety cap struck.
+    """
+    used = np.flatnonzero(assign < 0)
+    out = assign.copy()
+    out[used] = _repair_fallbacks(problem, open_, assign, used)
+    if not lns_applies(problem):
+        return out
+    gap = WorkBudget.start(REPAIR_GAP_SECONDS)
+    fixed = gap_assign(problem, open_, gap, start=out, seed=seed, k=10)
+    info["fallback_repair"] = "gap" if fixed is not None else "failed"
+    if gap.cut:
+        info["fallback_repair_cut"] = True
+    if fixed is None:
+        return out
+    if evaluate(problem, open_, modules, out)[1]:
+        return fixed
+    return (
+        fixed if solution_cost(problem, open_, fixed) < solution_cost(problem, open_, out) else out
+    )
 
 
 def _repair_fallbacks(

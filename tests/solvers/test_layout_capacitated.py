@@ -41,7 +41,7 @@ from solvers.layout.capacitated import (
 from solvers.layout.heuristics import capacitated_local_search
 from solvers.layout.highs_model import solve_highs
 from solvers.layout.open_search import lp_rounded_start, open_set_search
-from solvers.layout.solve import _lns_first, _repair_fallbacks
+from solvers.layout.solve import _lns_first, _repair_fallbacks, _repair_plan
 
 
 def line_cpmp() -> FacilityProblem:
@@ -767,3 +767,33 @@ def test_lns_kinds_alternate_until_both_stop(monkeypatch: pytest.MonkeyPatch) ->
     assert res is not None
     assert calls == [False, True, False, True, False]
     assert res.objective == 7.0 and res.converged
+
+
+def test_repair_plan_reassigns_when_no_single_move_fits() -> None:
+    """Points at 0, 1, 10, 11 with demands 1, 2, 2, 1; Q = 3; medians 0 and 3. The MIP plan
+    has 0 → 0, 2 → 3, 3 → 0 and customer 1 (2 seats) on its fallback: median 0 has 1 seat
+    left, median 3 has 1, so no facility takes it. The GAP re-assignment finds 0, 1 → 0 and
+    2, 3 → 3, cost 0 + 1 + 1 + 0 = 2."""
+    x = np.array([0.0, 1.0, 10.0, 11.0])
+    pb = FacilityProblem.from_instance(
+        FacilityInstance(
+            name="four_point",
+            kind="cpmp",
+            cost=np.abs(x[:, None] - x[None, :]),
+            demand=np.array([1.0, 2.0, 2.0, 1.0]),
+            capacity=np.full(4, 3.0),
+            fixed_cost=np.zeros(4),
+            p=2,
+        )
+    )
+    open_ = np.array([True, False, False, True])
+    info: dict[str, object] = {}
+    out = _repair_plan(pb, open_, no_modules(pb), np.array([0, -1, 3, 0]), 0, info)
+    assert out.tolist() == [0, 0, 3, 3]
+    assert info["fallback_repair"] == "gap"
+    assert evaluate(pb, open_, no_modules(pb), out)[1] == []
+    # one seat short in all: the GAP finds nothing, and the overflowing repair is returned
+    tight = replace(pb, capacity=np.full((4, 1), 2.9))
+    info = {}
+    out = _repair_plan(tight, open_, no_modules(pb), np.array([0, -1, 3, 0]), 0, info)
+    assert info["fallback_repair"] == "failed" and (out >= 0).all()
