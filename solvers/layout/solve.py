@@ -43,6 +43,7 @@ from solvers.layout.cap_start import WALL_CAP_FACTOR, WorkBudget, gap_assign
 from solvers.layout.capacitated import (
     SWAP_SEARCH_MAX_EVALUATIONS,
     LnsResult,
+    _Pairs,
     capacitated_start,
     improve_solution,
     lns_applies,
@@ -897,7 +898,8 @@ def _solve_facility(
         status = raw.status
         used = np.flatnonzero(assign < 0)
         if used.size:
-            # out of time while the relaxation still used fallbacks: repair to cheapest open
+            # the relaxation's plan still uses fallbacks (out of time, or a plan within the
+            # node limit): give those customers real facilities
             assign = _repair_plan(full, raw.open, raw.modules, assign, settings.seed, info)
             status = "feasible"
         cand = (raw.open, raw.modules, assign)
@@ -967,11 +969,10 @@ def _repair_fallbacks(
         return cheapest
     off = problem.offsets()
     others = np.flatnonzero(assign >= 0)
-    load = np.zeros(problem.n_facilities)
-    for j in others.tolist():
-        lo, hi = off[j], off[j + 1]
-        q = lo + int(np.flatnonzero(problem.pair_facility[lo:hi] == assign[j])[0])
-        load[assign[j]] += problem.pair_load[q]
+    pos = _Pairs(problem).position(others, assign[others])
+    load = np.bincount(
+        assign[others], weights=problem.pair_load[pos], minlength=problem.n_facilities
+    )
     out = cheapest.copy()
     demand = np.array([problem.pair_load[off[j]] for j in used])
     for k in np.argsort(-demand, kind="stable"):
