@@ -633,7 +633,8 @@ def _solve_capacitated(
             "lns_start_objective": lns.start_objective,
             "lns_work_seconds": round(budget.used, 3),
         }
-    # a converged LNS would polish the same plan again (lns_deterministic): the MIP gets it all
+    # a converged LNS would polish the same plan again (lns_deterministic) unless the MIP's
+    # plan is taken: otherwise the MIP gets it all
     converged = lns is not None and lns.converged and settings.lns_deterministic
     polish = settings.time_limit * settings.lns_polish_share
     take_mip = settings.lns_deterministic and settings.lns_mip_share > 0 and given is not None
