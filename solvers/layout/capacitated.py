@@ -52,6 +52,7 @@ from solvers.layout.cap_start import (
     density_start,
     gap_assign,
     locate_allocate,
+    lp_start,
     note_cap,
     scalable_start,
     work_mip,
@@ -572,6 +573,7 @@ def capacitated_start(
     t0: float | None = None,
     budget: WorkBudget | None = None,
     global_phase: bool = False,
+    lp_first: bool = True,
 ) -> LnsResult | None:
     """A start, then :func:`capacitated_lns`, all on one work budget (deterministic).
 
@@ -616,6 +618,10 @@ def capacitated_start(
         dense = density_start(problem, work)
         if dense is not None:
             found.append(locate_allocate(problem, *dense, work, seed=seed)[:2])
+        if lp_first:
+            lp = lp_start(problem, work, seed=seed)
+            if lp is not None:
+                found.append(lp)
     if not found:
         return None
     costs = [solution_cost(problem, o, a) for o, a in found]

@@ -34,7 +34,11 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from solvers.highs_model import new_highs
-from solvers.layout.cap_start import WorkBudget
+from solvers.layout.cap_start import (
+    FULL_LP_SECONDS_FIXED,
+    FULL_LP_SECONDS_PER_ITERATION_NNZ,
+    WorkBudget,
+)
 from solvers.layout.capacitated import LnsResult, solution_cost
 from solvers.layout.heuristics import capacitated_applies, dense_costs
 from solvers.layout.highs_model import integral_costs, solve_highs
@@ -56,10 +60,6 @@ MIP_SECONDS_FIXED = 5.0e-3
 MIP_SECONDS_PER_NNZ = 8.0e-6
 MIP_SECONDS_PER_ITERATION_ROW = 3.0e-7
 MIP_SECONDS_PER_NNZ_NODE = 1.0e-6
-#: Calibrated seconds of the LP relaxation of the whole problem (dual simplex): fixed + per
-#: iteration and nonzero (measured 3–5e-9 s on Osman–Christofides and Holmberg, quiet).
-FULL_LP_SECONDS_FIXED = 1.0e-2
-FULL_LP_SECONDS_PER_ITERATION_NNZ = 6.0e-9
 #: Node limit of one GAP MIP (Holmberg p31: the descent took 3.8 s at 50 nodes, 8.2 s at 200,
 #: same plan; HiGHS's own heuristics stay on: without RINS/RENS it took 42 s and did worse).
 GAP_NODES = 50

@@ -24,6 +24,7 @@ from solvers.layout.cap_start import (
     density_start,
     gap_assign,
     greedy_assign,
+    lp_start,
     scalable_start,
 )
 from solvers.layout.capacitated import (
@@ -358,6 +359,25 @@ def test_density_start_is_feasible() -> None:
     assert evaluate(pb, res[0], no_modules(pb), res[1])[1] == []
 
 
+def test_lp_start_opens_the_lp_medians() -> None:
+    """line_cpmp's LP relaxation is integral at medians 1 and 4 (the optimum, cost 4)."""
+    pb = line_cpmp()
+    res = lp_start(pb, WorkBudget.start(10.0))
+    assert res is not None
+    open_, a = res
+    assert np.flatnonzero(open_).tolist() == [1, 4]
+    assert a.tolist() == [1, 1, 1, 4, 4, 4]
+    assert solution_cost(pb, open_, a) == 4.0
+
+
+def test_lp_start_needs_exactly_p() -> None:
+    pb = replace(random_cpmp(3, 20, 3), p_limit="at_most")
+    assert lp_start(pb, WorkBudget.start(5.0)) is None
+    spent = WorkBudget.start(5.0)
+    spent.charge(5.0)
+    assert lp_start(random_cpmp(3, 20, 3), spent) is None
+
+
 def test_lns_pipeline_is_on_for_large_cpmp_only() -> None:
     small = random_cpmp(1, 20, 2)
     assert not _lns_first(small, FacilitySettings())  # 400 pairs: the MIP alone
@@ -413,7 +433,7 @@ def test_stefanello_same_seed_same_plan(shared_benchmarks) -> None:  # type: ign
 def test_scalable_starts_are_feasible_with_p_open(seed: int, n: int, p: int) -> None:
     """Any instance: the starts open exactly p, respect every capacity, and repeat exactly."""
     pb = random_cpmp(seed, n, p)
-    for make in (scalable_start, density_start):
+    for make in (scalable_start, density_start, lp_start):
         res = make(pb, WorkBudget.start(5.0))
         if res is None:
             continue
