@@ -129,6 +129,15 @@ class FacilitySettings(BaseModel):
         description="CPMP: share of the time limit (as calibrated work) for the start and the "
         "LNS (solvers.layout.capacitated.capacitated_start).",
     )
+    lns_large_share: float = Field(
+        1.0,
+        ge=0,
+        le=3,
+        description="CPMP whose sparsified MIP is too large for its plan to count "
+        "(PLAN_MIP_MAX_NNZ): share of the time limit (as calibrated work) for the start and the "
+        "LNS instead of lns_start_share; the MIP then only adds its bound (or a proven optimum). "
+        "The LNS is charged about 1.5-3 × its wall time, so 1.0 is about half the clock.",
+    )
     lns_mip_share: float = Field(
         0.5,
         ge=0,
@@ -573,6 +582,24 @@ POLISH_FINISH_SHARE = 0.3
 LNS_AUTO_ABOVE = 40_000
 
 
+#: Above this estimate of the sparsified MIP's nonzeros (:func:`_plan_mip_nnz`) the MIP's plan
+#: is not taken and the LNS gets ``lns_large_share``. At 300 s the MIP's root did not reach its
+#: node limit on rl1304_200 (about 94k nonzeros; node 0 after 155 s), u724_030 (159k) or
+#: rl1304_010/050; lin318_040 (27.7k) reached it with its best plan at node 320.
+PLAN_MIP_MAX_NNZ = 90_000
+
+
+def _plan_mip_nnz(problem: FacilityProblem, settings: FacilitySettings) -> int:
+    """Nonzeros of the sparsified MIP (4 per kept pair, 2 per facility), before it is built:
+    each customer keeps ``k_nearest`` (or :func:`_auto_k`) pairs."""
+    if problem.n_pairs <= settings.sparsify_above:
+        pairs = problem.n_pairs
+    else:
+        k = settings.k_nearest or _auto_k(problem)
+        pairs = min(problem.n_pairs, problem.n_customers * k)
+    return 4 * pairs + 2 * problem.n_facilities
+
+
 def _lns_first(problem: FacilityProblem, settings: FacilitySettings) -> bool:
     """Capacitated p-median with ``capacitated_lns`` (None: above ``LNS_AUTO_ABOVE`` pairs)
     and HiGHS. SSCFLP (free count) keeps the swap start + MIP (Holmberg: 69/71 at the optimum
@@ -608,7 +635,10 @@ def _solve_capacitated(
     reasons = explain_infeasible(problem)
     if reasons:
         raise InfeasiblePlan(reasons)
-    share = settings.lns_start_share
+    # where the MIP's root alone outlasts its share of the clock, its plan is never taken:
+    # that time goes to the LNS (deterministic: decided from the model's size)
+    big = _plan_mip_nnz(problem, settings) > PLAN_MIP_MAX_NNZ
+    share = settings.lns_large_share if big else settings.lns_start_share
     # the safety cap stays inside the time limit (2.5 × a 70 % share would not)
     budget = WorkBudget.start(
         settings.time_limit * share, factor=min(WALL_CAP_FACTOR, 0.95 / max(share, 1e-9))
@@ -637,7 +667,9 @@ def _solve_capacitated(
     # plan is taken: otherwise the MIP gets it all
     converged = lns is not None and lns.converged and settings.lns_deterministic
     polish = settings.time_limit * settings.lns_polish_share
-    take_mip = settings.lns_deterministic and settings.lns_mip_share > 0 and given is not None
+    take_mip = (
+        settings.lns_deterministic and settings.lns_mip_share > 0 and given is not None and not big
+    )
     if converged and not take_mip:
         polish = 0.0
     # the MIP gets the wall clock left after the start, minus the polish's budget and the

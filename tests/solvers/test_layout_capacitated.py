@@ -19,6 +19,7 @@ from solvers.layout import (
     evaluate,
     solve_facility,
 )
+from solvers.layout import solve as solve_module
 from solvers.layout.cap_start import (
     WorkBudget,
     density_start,
@@ -42,7 +43,7 @@ from solvers.layout.capacitated import (
 from solvers.layout.heuristics import capacitated_local_search
 from solvers.layout.highs_model import solve_highs
 from solvers.layout.open_search import lp_rounded_start, open_set_search
-from solvers.layout.solve import _lns_first, _repair_fallbacks, _repair_plan
+from solvers.layout.solve import _lns_first, _plan_mip_nnz, _repair_fallbacks, _repair_plan
 
 
 def line_cpmp() -> FacilityProblem:
@@ -400,6 +401,30 @@ def test_solve_facility_same_seed_same_plan() -> None:
     assert first.info["deterministic"] is True and second.info["deterministic"] is True
     assert "lns_iterations" in first.info
     assert evaluate(pb, first.open, no_modules(pb), first.assign)[1] == []
+
+
+def test_plan_mip_size_estimate() -> None:
+    """4 nonzeros per kept pair and 2 per facility: all 400 pairs of a 20-point problem
+    (below ``sparsify_above``), or k per customer above it."""
+    small = random_cpmp(1, 20, 2)
+    assert _plan_mip_nnz(small, FacilitySettings()) == 4 * 400 + 2 * 20
+    sparse = FacilitySettings(sparsify_above=100, k_nearest=5)
+    assert _plan_mip_nnz(small, sparse) == 4 * 20 * 5 + 2 * 20
+
+
+def test_large_plan_mip_gives_its_time_to_the_lns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above PLAN_MIP_MAX_NNZ the MIP's plan is not taken (no node limit is set) and the LNS
+    gets ``lns_large_share``; the plan stays valid and load-independent."""
+    pb = random_cpmp(11, 60, 5)
+    settings_ = FacilitySettings(time_limit=3.0, seed=4, capacitated_lns=True)
+    normal = solve_facility(pb, settings_)
+    assert "plan_nodes" in normal.info
+    monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_NNZ", 0)
+    large = solve_facility(pb, settings_)
+    assert "plan_nodes" not in large.info
+    assert large.info["deterministic"] is True
+    assert float(large.info["lns_work_seconds"]) > 0  # type: ignore[arg-type]
+    assert evaluate(pb, large.open, no_modules(pb), large.assign)[1] == []
 
 
 def test_solve_facility_line_cpmp_optimal() -> None:
