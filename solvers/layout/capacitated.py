@@ -581,7 +581,8 @@ def capacitated_start(
     :func:`~solvers.layout.heuristics.capacitated_local_search` (at most
     ``SWAP_SEARCH_MAX_EVALUATIONS`` moves) on small problems; on large ones (exactly p) the
     scalable start (:func:`~solvers.layout.cap_start.scalable_start`) and the density search
-    (:func:`~solvers.layout.cap_start.density_start`) followed by location–allocation; the
+    (:func:`~solvers.layout.cap_start.density_start`) followed by location–allocation, and
+    (``lp_first``) the rounded sparsified LP (:func:`~solvers.layout.cap_start.lp_start`); the
     cheapest is kept. ``time_limit`` is the budget in calibrated seconds (see
     :func:`capacitated_lns`). Returns ``None`` when the problem is not of the supported kind or
     no feasible start is found (then the MIP starts cold).

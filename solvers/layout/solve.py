@@ -631,6 +631,8 @@ def _solve_capacitated(
     adds its bound (``optimal`` when the plan meets it) and, when it proves a better plan
     optimal, that plan (then the answer is the optimum). With ``lns_deterministic=False`` an
     unproven MIP incumbent that beats the plan is used too (better, but load-dependent).
+    Above ``PLAN_MIP_MAX_NNZ`` the MIP's plan is not taken and the LNS gets
+    ``lns_large_share`` of the limit instead of ``lns_start_share``.
     """
     reasons = explain_infeasible(problem)
     if reasons:
@@ -662,6 +664,8 @@ def _solve_capacitated(
             "lns_improvements": lns.improvements,
             "lns_start_objective": lns.start_objective,
             "lns_work_seconds": round(budget.used, 3),
+            # the LNS's share of the limit; lns_large_share when the MIP's plan is not taken
+            "lns_share": share,
         }
     # a converged LNS would polish the same plan again (lns_deterministic) unless the MIP's
     # plan is taken: otherwise the MIP gets it all

@@ -419,9 +419,11 @@ def test_large_plan_mip_gives_its_time_to_the_lns(monkeypatch: pytest.MonkeyPatc
     settings_ = FacilitySettings(time_limit=3.0, seed=4, capacitated_lns=True)
     normal = solve_facility(pb, settings_)
     assert "plan_nodes" in normal.info
+    assert normal.info["lns_share"] == 0.7
     monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_NNZ", 0)
     large = solve_facility(pb, settings_)
     assert "plan_nodes" not in large.info
+    assert large.info["lns_share"] == 1.0
     assert large.info["deterministic"] is True
     assert float(large.info["lns_work_seconds"]) > 0  # type: ignore[arg-type]
     assert evaluate(pb, large.open, no_modules(pb), large.assign)[1] == []
