@@ -58,7 +58,6 @@ from solvers.layout.cap_start import (
     work_mip,
 )
 from solvers.layout.heuristics import (
-    capacitated_applies,
     capacitated_local_search,
     single_source_capacitated,
 )
@@ -523,6 +522,11 @@ def restricted_mip(
     return new_open, new_assign
 
 
+#: Largest facilities × customers of :func:`capacitated_start`: its density and LP starts and
+#: location–allocation build dense matrices (8 bytes a cell; fnl4461's 19.9 M cells, 160 MB
+#: each, peak memory 5 GB). Above the heuristics' ``MAX_DENSE`` (6 M) only those two starts run
+#: (p3038, fnl4461); before, no start ran there and the MIP found no plan in 300 s.
+START_MAX_DENSE = 25_000_000
 #: Swap search (each move a full regret assignment) only below this facilities × customers ×
 #: open-count product; above it the scalable start (:mod:`solvers.layout.cap_start`) is used.
 SWAP_SEARCH_MAX_WORK = 2_000_000
@@ -594,7 +598,7 @@ def capacitated_start(
     limit, does that job in :func:`~solvers.layout.solve.solve_facility`).
     """
     t_start = time.perf_counter()
-    if not capacitated_applies(problem):
+    if not lns_applies(problem) or problem.n_facilities * problem.n_customers > START_MAX_DENSE:
         return None
     work = budget if budget is not None else WorkBudget.start(time_limit)
     n_open = problem.p if problem.p is not None else int((~problem.forbidden).sum())

@@ -645,6 +645,9 @@ def _solve_capacitated(
     budget = WorkBudget.start(
         settings.time_limit * share, factor=min(WALL_CAP_FACTOR, 0.95 / max(share, 1e-9))
     )
+    # its safety cap also leaves the time to check and finish the answer (fnl4461: 20 M pairs)
+    reserve = FINISH_SECONDS_PER_PAIR * problem.n_pairs
+    budget.cap = min(budget.cap, t0 + 0.95 * settings.time_limit - reserve)
     lns = capacitated_start(
         problem,
         time_limit=budget.total,
@@ -677,8 +680,7 @@ def _solve_capacitated(
     if converged and not take_mip:
         polish = 0.0
     # the MIP gets the wall clock left after the start, minus the polish's budget and the
-    # time to check and finish the answer after it
-    reserve = FINISH_SECONDS_PER_PAIR * problem.n_pairs
+    # time to check and finish the answer after it (reserve)
     mip_end = max(
         settings.time_limit - POLISH_WALL_FACTOR * polish - reserve, time.perf_counter() - t0 + 0.02
     )
