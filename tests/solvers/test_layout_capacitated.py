@@ -379,6 +379,23 @@ def test_lp_start_needs_exactly_p() -> None:
     assert lp_start(random_cpmp(3, 20, 3), spent) is None
 
 
+def test_start_above_the_dense_heuristics_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the heuristics' MAX_DENSE (p3038, fnl4461) the density and LP starts still run,
+    and the LNS from them gives a valid plan with p open; above START_MAX_DENSE, no start."""
+    from solvers.layout import capacitated as capacitated_module
+    from solvers.layout import heuristics as heuristics_module
+
+    pb = random_cpmp(2, 40, 4)
+    monkeypatch.setattr(heuristics_module, "MAX_DENSE", 100)
+    monkeypatch.setattr(capacitated_module, "SWAP_SEARCH_MAX_WORK", 0)
+    res = capacitated_start(pb, time_limit=5.0)
+    assert res is not None
+    assert int(res.open.sum()) == 4
+    assert evaluate(pb, res.open, no_modules(pb), res.assign)[1] == []
+    monkeypatch.setattr(capacitated_module, "START_MAX_DENSE", 100)
+    assert capacitated_start(pb, time_limit=5.0) is None
+
+
 def test_lns_pipeline_is_on_for_large_cpmp_only() -> None:
     small = random_cpmp(1, 20, 2)
     assert not _lns_first(small, FacilitySettings())  # 400 pairs: the MIP alone
