@@ -438,6 +438,27 @@ def density_start(
     return open_, a
 
 
+def charge_lp(budget: WorkBudget, raw: RawSolve) -> None:
+    """Charge an LP relaxation (``solve_highs(lp_only=True)``) by its iterations × nonzeros."""
+    iterations = int(raw.info["lp_iterations"])  # type: ignore[call-overload]
+    nnz = int(raw.info["lp_nnz"])  # type: ignore[call-overload]
+    budget.charge(FULL_LP_SECONDS_FIXED + FULL_LP_SECONDS_PER_ITERATION_NNZ * iterations * nnz)
+
+
+def lp_open_set(problem: FacilityProblem, y: np.ndarray) -> np.ndarray | None:
+    """Exactly p open: the fixed-open facilities and the allowed ones of largest LP ``y``
+    (ties by index, a stable sort, so the same LP vertex gives the same set); ``None`` when
+    the fixed ones exceed p or too few are allowed."""
+    allowed = ~problem.forbidden
+    open_ = problem.fixed_open & allowed
+    free = np.flatnonzero(allowed & ~open_)
+    take = int(problem.p or 0) - int(open_.sum())
+    if take < 0 or take > free.size:
+        return None
+    open_[free[np.argsort(-y[free], kind="stable")[:take]]] = True
+    return open_
+
+
 #: LP start: pairs kept per customer, ``LP_START_PAIRS_PER_CLUSTER`` × the mean cluster size
 #: n / p when that cluster is small (n / p ≤ ``LP_START_SMALL_CLUSTER``), else
 #: ``LP_START_MIN_PAIRS``. rl1304_200 (n / p = 6.5): 20 pairs gave +3.0 % after rounding,
@@ -474,19 +495,13 @@ def lp_start(
     sub = problem.restrict(rank < k, np.full(problem.n_customers, big))
     budget.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
     raw = solve_highs(sub, time_limit=max(budget.wall_left(), 0.05), seed=seed, lp_only=True)
-    iterations = int(raw.info["lp_iterations"])  # type: ignore[call-overload]
-    nnz = int(raw.info["lp_nnz"])  # type: ignore[call-overload]
-    budget.charge(FULL_LP_SECONDS_FIXED + FULL_LP_SECONDS_PER_ITERATION_NNZ * iterations * nnz)
+    charge_lp(budget, raw)
     if raw.info.get("lp_status") != "Optimal":
         budget.exhausted("lp_start")  # records the cut when the safety cap stopped the LP
         return None
-    y = np.asarray(raw.info["lp_open"], dtype=float)
-    open_ = problem.fixed_open & allowed
-    free = np.flatnonzero(allowed & ~open_)
-    take = int(problem.p) - int(open_.sum())
-    if take < 0 or take > free.size:
+    open_ = lp_open_set(problem, np.asarray(raw.info["lp_open"], dtype=float))
+    if open_ is None:
         return None
-    open_[free[np.argsort(-y[free], kind="stable")[:take]]] = True
     a = gap_assign(problem, open_, budget, seed=seed, k=10, max_nodes=200)
     if a is None:
         return None

@@ -34,11 +34,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from solvers.highs_model import new_highs
-from solvers.layout.cap_start import (
-    FULL_LP_SECONDS_FIXED,
-    FULL_LP_SECONDS_PER_ITERATION_NNZ,
-    WorkBudget,
-)
+from solvers.layout.cap_start import WorkBudget, charge_lp, lp_open_set
 from solvers.layout.capacitated import LnsResult, solution_cost
 from solvers.layout.heuristics import capacitated_applies, dense_costs
 from solvers.layout.highs_model import integral_costs, solve_highs
@@ -259,19 +255,12 @@ def lp_rounded_start(
     ):
         return None
     raw = solve_highs(problem, time_limit=max(budget.wall_left(), 0.05), seed=seed, lp_only=True)
-    iterations = int(raw.info["lp_iterations"])  # type: ignore[call-overload]
-    nnz = int(raw.info["lp_nnz"])  # type: ignore[call-overload]
-    budget.charge(FULL_LP_SECONDS_FIXED + FULL_LP_SECONDS_PER_ITERATION_NNZ * iterations * nnz)
+    charge_lp(budget, raw)
     if raw.info.get("lp_status") != "Optimal":
         return None
-    y = np.asarray(raw.info["lp_open"], dtype=float)
-    is_open = problem.fixed_open & ~problem.forbidden
-    free = np.flatnonzero(~problem.forbidden & ~is_open)
-    # ties by index (a stable sort), so the same LP vertex gives the same set
-    take = problem.p - int(is_open.sum())
-    if take < 0 or take > free.size:
+    is_open = lp_open_set(problem, np.asarray(raw.info["lp_open"], dtype=float))
+    if is_open is None:
         return None
-    is_open[free[np.argsort(-y[free], kind="stable")[:take]]] = True
     res = _GapModel(problem, seed).mip(is_open, float("inf"), budget)
     if res is None:
         return None

@@ -597,7 +597,13 @@ def _plan_mip_nnz(problem: FacilityProblem, settings: FacilitySettings) -> int:
     else:
         k = settings.k_nearest or _auto_k(problem)
         pairs = min(problem.n_pairs, problem.n_customers * k)
-    return 4 * pairs + 2 * problem.n_facilities
+    return _model_nnz(pairs, problem.n_facilities)
+
+
+def _model_nnz(n_pairs: int, n_facilities: int) -> int:
+    """Nonzeros of the strong CPMP MIP: per pair served-once, capacity and x ≤ y (two); per
+    facility its capacity and the open count."""
+    return 4 * n_pairs + 2 * n_facilities
 
 
 def _lns_first(problem: FacilityProblem, settings: FacilitySettings) -> bool:
@@ -893,7 +899,7 @@ def _solve_facility(
         else:
             nodes = None
             if plan_work is not None:
-                nnz = 4 * work.n_pairs + 2 * work.n_facilities
+                nnz = _model_nnz(work.n_pairs, work.n_facilities)
                 nodes = max(int(plan_work / (PLAN_SECONDS_PER_NNZ_NODE * nnz)), 1)
                 info["plan_nodes"] = nodes
             raw = _run(work, settings, max(left, 0.01), start, progress, stop, t0, nodes)
