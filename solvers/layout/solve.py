@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import InfeasiblePlan
-from solvers.layout.cap_start import WALL_CAP_FACTOR, WorkBudget, gap_assign
+from solvers.layout.cap_start import WorkBudget, gap_assign
 from solvers.layout.capacitated import (
     SWAP_SEARCH_MAX_EVALUATIONS,
     LnsResult,
@@ -647,11 +647,9 @@ def _solve_capacitated(
     # that time goes to the LNS (deterministic: decided from the model's size)
     big = _plan_mip_nnz(problem, settings) > PLAN_MIP_MAX_NNZ
     share = settings.lns_large_share if big else settings.lns_start_share
-    # the safety cap stays inside the time limit (2.5 × a 70 % share would not)
-    budget = WorkBudget.start(
-        settings.time_limit * share, factor=min(WALL_CAP_FACTOR, 0.95 / max(share, 1e-9))
-    )
-    # its safety cap also leaves the time to check and finish the answer (fnl4461: 20 M pairs)
+    budget = WorkBudget.start(settings.time_limit * share)
+    # the safety cap stays inside the time limit (2.5 × a 70 % share would not) and leaves the
+    # time to check and finish the answer (fnl4461: 20 M pairs)
     reserve = FINISH_SECONDS_PER_PAIR * problem.n_pairs
     budget.cap = min(budget.cap, t0 + 0.95 * settings.time_limit - reserve)
     lns = capacitated_start(
