@@ -68,6 +68,7 @@ from solvers.layout.open_search import (
 from solvers.layout.problem import (
     FacilityProblem,
     FacilitySolution,
+    assigned_pairs,
     evaluate,
     explain_infeasible,
     loads,
@@ -843,13 +844,7 @@ def _solve_facility(
             lag_floor = ub - delta
             keep_p = ~lag.closed[problem.pair_facility] & ~dropped
             used = np.zeros(problem.n_pairs, bool)
-            pos = {
-                (int(c), int(f)): q
-                for q, (c, f) in enumerate(
-                    zip(problem.pair_customer, problem.pair_facility, strict=True)
-                )
-            }
-            used[[pos[(j, int(i))] for j, i in enumerate(start[2])]] = True
+            used[assigned_pairs(problem, start[2])] = True
             problem = replace(
                 problem.restrict(keep_p, None),
                 forbidden=problem.forbidden | lag.closed,
@@ -874,13 +869,7 @@ def _solve_facility(
     if sparse:
         kept_count[:] = settings.k_nearest or _auto_k(problem)
         if start is not None:
-            idx = {
-                (int(c), int(f)): q
-                for q, (c, f) in enumerate(
-                    zip(problem.pair_customer, problem.pair_facility, strict=True)
-                )
-            }
-            radius = np.array([problem.pair_cost[idx[(j, int(i))]] for j, i in enumerate(start[2])])
+            radius = problem.pair_cost[assigned_pairs(problem, start[2])]
     raw: RawSolve | None = None
     while True:
         info["rounds"] = int(info["rounds"]) + 1  # type: ignore[call-overload]
