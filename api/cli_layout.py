@@ -73,7 +73,7 @@ def register(
         With ``--years N`` it decides in which year to open each candidate and add classrooms,
         against the enrolment forecast (see docs/forecast.md).
         """
-        from planner.errors import InfeasiblePlan
+        from planner.errors import InfeasiblePlan, NoPlanFound
         from solvers.layout.district import LayoutSettings, solve_layout
         from solvers.progress import console_progress
 
@@ -117,6 +117,11 @@ def register(
             for r in exc.reasons:
                 typer.echo(f"infeasible: {r}", err=True)
             raise typer.Exit(2) from None
+        except NoPlanFound as exc:
+            typer.echo("", err=True)
+            for r in exc.reasons:
+                typer.echo(f"no plan: {r}", err=True)
+            raise typer.Exit(3) from None
         typer.echo("", err=True)
         files = result.write(out)
         s = result.summary

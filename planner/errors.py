@@ -47,3 +47,15 @@ class InfeasiblePlan(Exception):
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = reasons
         super().__init__("infeasible: " + "; ".join(reasons))
+
+
+class NoPlanFound(Exception):
+    """The solver stopped (time limit) before finding any plan; none was proved impossible.
+
+    ``reasons`` say what was tried, with the time used, and what to change (a longer time
+    limit, usually).
+    """
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("no plan found: " + "; ".join(reasons))

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from planner.errors import InfeasiblePlan, ValidationFailed
+from planner.errors import InfeasiblePlan, NoPlanFound, ValidationFailed
 from planner.jsonsafe import dumps, json_ready
 from planner.model import District
 from scenarios.audit import AuditQueue
@@ -448,6 +448,14 @@ class ScenarioService:
                 status="failed",
                 progress=progress.final(),
                 error="infeasible: no plan meets the hard rules",
+                error_details=[{"path": "", "message": r} for r in exc.reasons],
+            )
+        except NoPlanFound as exc:
+            self.store.finish_run(
+                run_id,
+                status="failed",
+                progress=progress.final(),
+                error="no plan found within the time limit",
                 error_details=[{"path": "", "message": r} for r in exc.reasons],
             )
         except Invalid as exc:

@@ -28,6 +28,7 @@ is only a safety cap (``WALL_CAP_FACTOR`` × the budget), and a stage it stops i
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -53,6 +54,10 @@ MIP_SECONDS_PER_NNZ_NODE = 1.0e-5
 #: (measured 3–5e-9 s on Osman–Christofides and Holmberg, quiet).
 FULL_LP_SECONDS_FIXED = 1.0e-2
 FULL_LP_SECONDS_PER_ITERATION_NNZ = 6.0e-9
+#: ... and of an interior-point LP, per iteration, nonzero and facility (its normal equations
+#: fill in with the facility columns): 0.27–1.35e-9 s measured on u724_075, rl1304_050/200,
+#: pr2392_500 and fnl4461_0500 (43 s), quiet; set at the fnl4461 end of that range.
+IPM_SECONDS_PER_ITERATION_NNZ_FACILITY = 1.0e-9
 #: Wall-clock safety cap of one sub-MIP (seconds); hitting it is recorded in WorkBudget.cut.
 SUB_MIP_WALL_CAP = 5.0
 #: HiGHS options of the work-limited sub-MIPs: trust pseudo-costs at once (strong branching
@@ -175,14 +180,39 @@ def note_cap(budget: WorkBudget, stage: str, raw: RawSolve, cap: float) -> None:
         budget.cut.append(stage)
 
 
+#: The last few problems' pair orders (:func:`cost_order`), by the identity of their arrays.
+_ORDER_CACHE: dict[int, tuple[weakref.ref[np.ndarray], weakref.ref[np.ndarray], np.ndarray]] = {}
+_ORDER_CACHE_SIZE = 4
+
+
+def cost_order(problem: FacilityProblem) -> np.ndarray:
+    """Pairs by customer, then cost, then facility index; computed once per pair arrays.
+
+    The starts rank pairs for one open set after another; re-sorting 20 M pairs each time
+    (fnl4461, 4.7 s a sort) took most of their time.
+    """
+    key = id(problem.pair_cost)
+    hit = _ORDER_CACHE.get(key)
+    if hit is not None and hit[0]() is problem.pair_cost and hit[1]() is problem.pair_facility:
+        return hit[2]
+    order = np.lexsort((problem.pair_facility, problem.pair_cost, problem.pair_customer))
+    if len(_ORDER_CACHE) >= _ORDER_CACHE_SIZE:
+        _ORDER_CACHE.pop(next(iter(_ORDER_CACHE)))
+    _ORDER_CACHE[key] = (weakref.ref(problem.pair_cost), weakref.ref(problem.pair_facility), order)
+    return order
+
+
 def _ranked(problem: FacilityProblem, usable: np.ndarray) -> np.ndarray:
-    """Rank of each pair among its customer's usable pairs by cost (unusable: n_pairs)."""
-    cost = np.where(usable, problem.pair_cost, np.inf)
-    order = np.lexsort((problem.pair_facility, cost, problem.pair_customer))
+    """Rank of each pair among its customer's usable pairs by cost, ties by facility index
+    (unusable: n_pairs). One pass over the cached order (:func:`cost_order`), no sort."""
+    order = cost_order(problem)
+    u = np.asarray(usable, dtype=bool)[order]
+    seen = np.cumsum(u)  # usable pairs up to here, over all customers
     off = problem.offsets()
-    rank = np.empty(problem.n_pairs, dtype=np.int64)
-    rank[order] = np.arange(problem.n_pairs) - off[problem.pair_customer[order]]
-    return np.where(usable, rank, problem.n_pairs)
+    before = np.concatenate(([0], seen))[off[:-1]]  # usable pairs of earlier customers
+    rank = np.full(problem.n_pairs, problem.n_pairs, dtype=np.int64)
+    rank[order[u]] = (seen - 1 - before[problem.pair_customer[order]])[u]
+    return rank
 
 
 def greedy_assign(problem: FacilityProblem, open_: np.ndarray) -> np.ndarray:
@@ -201,10 +231,14 @@ def greedy_assign(problem: FacilityProblem, open_: np.ndarray) -> np.ndarray:
     room = np.where(open_, problem.capacity[:, 0], 0.0).astype(float)
     out = -np.ones(n_c, dtype=np.int64)
     off = problem.offsets()
-    by_rank = np.lexsort((rank, problem.pair_customer))  # pairs per customer, cheapest first
+    # usable pairs per customer, cheapest first, by scattering to their ranks (no sort); −1
+    # after the last usable one
+    by_rank = -np.ones(problem.n_pairs, dtype=np.int64)
+    ok = np.flatnonzero(rank < problem.n_pairs)
+    by_rank[off[problem.pair_customer[ok]] + rank[ok]] = ok
     for j in np.lexsort((np.arange(n_c), -regret)):
         for q in by_rank[off[j] : off[j + 1]]:
-            if rank[q] >= problem.n_pairs:
+            if q < 0:
                 break
             i = problem.pair_facility[q]
             if problem.pair_load[q] <= room[i] + 1e-9:
@@ -427,8 +461,9 @@ def density_start(
         free = ~assigned[near]
         ww = np.where(free & np.isfinite(w_near), w_near, 0.0)
         take = free & np.isfinite(w_near) & (np.cumsum(ww, axis=1) <= cap[:, None] + 1e-9)
-        got = (w_near * take).sum(axis=1, where=take)
-        spent = (c_near * take).sum(axis=1, where=take) + f
+        with np.errstate(invalid="ignore"):  # inf × 0 where not taken; summed out by `where`
+            got = (w_near * take).sum(axis=1, where=take)
+            spent = (c_near * take).sum(axis=1, where=take) + f
         dens = np.where(got > 0, got / np.maximum(spent, 1e-9), -np.inf)
         dens[open_ | problem.forbidden] = -np.inf
         budget.charge(SECONDS_PER_DENSE_OP * 8 * n_f * span)
@@ -457,11 +492,18 @@ def density_start(
     return open_, a
 
 
-def charge_lp(budget: WorkBudget, raw: RawSolve) -> None:
-    """Charge an LP relaxation (``solve_highs(lp_only=True)``) by its iterations × nonzeros."""
+def charge_lp(budget: WorkBudget, raw: RawSolve, n_facilities: int = 0) -> None:
+    """Charge an LP relaxation (``solve_highs(lp_only=True)``) by its simplex and crossover
+    iterations × nonzeros, and its interior-point iterations × nonzeros × ``n_facilities``."""
     iterations = int(raw.info["lp_iterations"])  # type: ignore[call-overload]
+    iterations += int(raw.info.get("lp_crossover_iterations", 0))  # type: ignore[call-overload]
+    ipm = int(raw.info.get("lp_ipm_iterations", 0))  # type: ignore[call-overload]
     nnz = int(raw.info["lp_nnz"])  # type: ignore[call-overload]
-    budget.charge(FULL_LP_SECONDS_FIXED + FULL_LP_SECONDS_PER_ITERATION_NNZ * iterations * nnz)
+    budget.charge(
+        FULL_LP_SECONDS_FIXED
+        + FULL_LP_SECONDS_PER_ITERATION_NNZ * iterations * nnz
+        + IPM_SECONDS_PER_ITERATION_NNZ_FACILITY * ipm * nnz * n_facilities
+    )
 
 
 def lp_open_set(problem: FacilityProblem, y: np.ndarray) -> np.ndarray | None:
@@ -486,6 +528,10 @@ LP_START_MIN_PAIRS = 10
 LP_START_MAX_PAIRS = 20
 LP_START_PAIRS_PER_CLUSTER = 3.0
 LP_START_SMALL_CLUSTER = 8.0
+#: Dual simplex iterations before the LP start switches to interior point (``ipm_after`` of
+#: :func:`~solvers.layout.highs_model.solve_highs`). The 20 Stefanello instances up to 1,304
+#: nodes need at most 23.6k (rl1304_100); pr2392_150 51k (29 s), fnl4461_0500 92k (144 s).
+LP_START_SIMPLEX_ITERATIONS = 30_000
 
 
 def lp_start(
@@ -513,8 +559,14 @@ def lp_start(
     big = float(np.abs(problem.pair_cost).max(initial=1.0)) * 100.0 + 1e6
     sub = problem.restrict(rank < k, np.full(problem.n_customers, big))
     budget.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
-    raw = solve_highs(sub, time_limit=max(budget.wall_left(), 0.05), seed=seed, lp_only=True)
-    charge_lp(budget, raw)
+    raw = solve_highs(
+        sub,
+        time_limit=max(budget.wall_left(), 0.05),
+        seed=seed,
+        lp_only=True,
+        ipm_after=LP_START_SIMPLEX_ITERATIONS,
+    )
+    charge_lp(budget, raw, problem.n_facilities)
     if raw.info.get("lp_status") != "Optimal":
         budget.exhausted("lp_start")  # records the cut when the safety cap stopped the LP
         return None

@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo.distance import district_pairs
-from planner.errors import InfeasiblePlan
+from planner.errors import InfeasiblePlan, NoPlanFound
 from planner.jsonsafe import dumps
 from planner.model import District
 from planner.policy import LEVELS, Level
@@ -426,6 +426,8 @@ def solve_layout(
     ------
     planner.errors.InfeasiblePlan
         When no plan can satisfy the hard rules (reasons with numbers, before solving).
+    planner.errors.NoPlanFound
+        When the time limit ended the search before any plan was found.
     """
     settings = settings or LayoutSettings()
     built = build_layout_problem(district, settings)
@@ -446,6 +448,17 @@ def solve_layout(
         progress,
         stop,
     )
+    if not np.isfinite(sol.objective):
+        note = str(sol.info.get("note", "no plan"))
+        if note == "the solver proved that no plan exists":
+            raise InfeasiblePlan(["the solver proved that no plan meets the hard rules"])
+        raise NoPlanFound(
+            [
+                f"{note} ({sol.solve_seconds:.1f} s of {settings.time_limit:g} s, "
+                f"{pb.n_customers} pupil groups, {pb.n_facilities} schools); no rule was "
+                "proved impossible: raise the time limit"
+            ]
+        )
     n_u = len(district.units)
     assignment: dict[Level, np.ndarray] = {}
     for li, level in enumerate(built.levels):

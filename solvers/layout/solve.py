@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import InfeasiblePlan
-from solvers.layout.cap_start import WorkBudget, gap_assign
+from solvers.layout.cap_start import WorkBudget, cost_order, gap_assign
 from solvers.layout.capacitated import (
     SWAP_SEARCH_MAX_EVALUATIONS,
     LnsResult,
@@ -272,7 +272,7 @@ def _auto_k(problem: FacilityProblem) -> int:
 
 def _keep_mask(problem: FacilityProblem, kept_count: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """Pairs kept: per customer the ``kept_count`` cheapest, plus all with cost ≤ radius (ties)."""
-    order = np.lexsort((problem.pair_facility, problem.pair_cost, problem.pair_customer))
+    order = cost_order(problem)  # shared with the starts' ranking (one sort per problem)
     off = problem.offsets()
     rank = np.empty(problem.n_pairs, dtype=np.int64)
     rank[order] = np.arange(problem.n_pairs) - off[problem.pair_customer[order]]
@@ -564,6 +564,9 @@ OPEN_SEARCH_SECOND_CAP = 0.45
 #: polish, and 3.5 s of polish when 1.3 s were left (1.7 M pairs); runs ended 311 s into
 #: a 300-s limit before this reserve.
 FINISH_SECONDS_PER_PAIR = 1.0e-5
+#: ... and at most this many seconds: the checks are vectorised passes over the pairs
+#: (``assigned_pairs``), and 1e-5 s a pair kept 199 s of 300 back on fnl4461 (20 M pairs).
+FINISH_MAX_SECONDS = 30.0
 #: Calibrated seconds per nonzero and node of the full MIP when its plan is taken within a
 #: node limit (``lns_mip_share``); its root is not bounded by the limit. lin318_040 (26k
 #: nonzeros) on a quiet machine: about 0.11 s a node after a 25-s root, so this charges
@@ -651,7 +654,7 @@ def _solve_capacitated(
     budget = WorkBudget.start(settings.time_limit * share)
     # the safety cap stays inside the time limit (2.5 × a 70 % share would not) and leaves the
     # time to check and finish the answer (fnl4461: 20 M pairs)
-    reserve = FINISH_SECONDS_PER_PAIR * problem.n_pairs
+    reserve = min(FINISH_SECONDS_PER_PAIR * problem.n_pairs, FINISH_MAX_SECONDS)
     budget.cap = min(budget.cap, t0 + 0.95 * settings.time_limit - reserve)
     lns = capacitated_start(
         problem,

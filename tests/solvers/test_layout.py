@@ -272,3 +272,25 @@ def test_knapsack_lagrangian_bound_is_valid(shared_benchmarks) -> None:  # type:
     sol = solve_facility(pb, FacilitySettings(time_limit=60, lagrangian_knapsack=True))
     assert sol.status == "optimal"
     assert sol.objective == 713
+
+
+def test_no_plan_in_time_is_not_called_infeasible(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A search the clock stopped before any plan says so, and names no impossible rule."""
+    import solvers.layout.district as dmod
+    from planner.errors import NoPlanFound
+    from solvers.layout.solve import _empty
+
+    def timed_out(pb, settings, progress=None, stop=None):  # type: ignore[no-untyped-def]
+        return _empty(pb, settings, {"note": "no solution within the time limit"}, 0.0)
+
+    monkeypatch.setattr(dmod, "solve_facility", timed_out)
+    with pytest.raises(NoPlanFound, match="no solution within the time limit") as err:
+        solve_layout(grow(500.0), LayoutSettings(travel_weight=0.01, time_limit=10))
+    assert "raise the time limit" in err.value.reasons[0]
+
+    def proved(pb, settings, progress=None, stop=None):  # type: ignore[no-untyped-def]
+        return _empty(pb, settings, {"note": "the solver proved that no plan exists"}, 0.0)
+
+    monkeypatch.setattr(dmod, "solve_facility", proved)
+    with pytest.raises(InfeasiblePlan):
+        solve_layout(grow(500.0), LayoutSettings(travel_weight=0.01, time_limit=10))

@@ -22,6 +22,7 @@ from solvers.layout import (
 from solvers.layout import solve as solve_module
 from solvers.layout.cap_start import (
     WorkBudget,
+    charge_lp,
     density_start,
     gap_assign,
     greedy_assign,
@@ -861,3 +862,88 @@ def test_repair_plan_reassigns_when_no_single_move_fits() -> None:
     info = {}
     out = _repair_plan(tight, open_, no_modules(pb), np.array([0, -1, 3, 0]), 0, info)
     assert info["fallback_repair"] == "failed" and (out >= 0).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 20), p=st.integers(1, 4))
+def test_ranks_match_a_full_sort(seed: int, n: int, p: int) -> None:
+    """Any pairs (some dropped) and any usable mask: the rank from the cached order is the rank
+    a fresh sort by (customer, cost, facility) among the usable pairs gives; a restricted copy
+    (new pair arrays) is ranked from its own pairs, not the cached order of the full ones."""
+    from solvers.layout.cap_start import _ranked
+
+    rng = np.random.default_rng(seed)
+    full = random_cpmp(seed, n, p)
+    for pb in (full, full.restrict(rng.random(full.n_pairs) < 0.7, None)):
+        for _ in range(3):
+            usable = rng.random(pb.n_pairs) < 0.6
+            cost = np.where(usable, pb.pair_cost, np.inf)
+            order = np.lexsort((pb.pair_facility, cost, pb.pair_customer))
+            off = pb.offsets()
+            want = np.empty(pb.n_pairs, dtype=np.int64)
+            want[order] = np.arange(pb.n_pairs) - off[pb.pair_customer[order]]
+            want = np.where(usable, want, pb.n_pairs)
+            assert _ranked(pb, usable).tolist() == want.tolist()
+
+
+def test_lp_switches_to_interior_point_after_the_simplex_limit() -> None:
+    """A dual simplex stopped after one iteration hands the LP to interior point with
+    crossover: the same optimum (a vertex), and the work of both is reported and charged."""
+    pb = random_cpmp(3, 16, 3)
+    simplex = solve_highs(pb, time_limit=30, seed=0, lp_only=True)
+    switched = solve_highs(pb, time_limit=30, seed=0, lp_only=True, ipm_after=1)
+    assert simplex.info["lp_status"] == switched.info["lp_status"] == "Optimal"
+    assert switched.objective == pytest.approx(simplex.objective, rel=1e-9)
+    assert simplex.info["lp_ipm_iterations"] == 0
+    assert switched.info["lp_iterations"] == 1
+    assert switched.info["lp_ipm_iterations"] > 0
+    cheap, dear = WorkBudget.start(10.0), WorkBudget.start(10.0)
+    charge_lp(cheap, simplex, pb.n_facilities)
+    charge_lp(dear, switched, pb.n_facilities)
+    assert cheap.used > 0 and dear.used > 0
+
+
+def test_gap_assign_keeps_its_complete_start_when_the_mip_finds_nothing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Line, medians 1 and 4: when the GAP MIP returns no plan (its node limit or safety cap
+    came first), the regret assignment it started from, complete and within capacity, is the
+    answer; with no seat for a customer there is none."""
+    import solvers.layout.cap_start as cs
+    from solvers.layout.highs_model import RawSolve
+
+    pb = line_cpmp()
+    open_ = np.zeros(pb.n_facilities, dtype=bool)
+    open_[[1, 4]] = True
+
+    def nothing(sub, budget, stage, **kw):  # type: ignore[no-untyped-def]
+        n_f, n_c = sub.n_facilities, sub.n_customers
+        return RawSolve(
+            "no_solution",
+            np.inf,
+            -np.inf,
+            np.zeros(n_f, bool),
+            np.zeros((n_f, 1), np.int64),
+            -np.ones(n_c, np.int64),
+            0.0,
+            {},
+        )
+
+    monkeypatch.setattr(cs, "work_mip", nothing)
+    got = gap_assign(pb, open_, WorkBudget.start(5.0))
+    assert got is not None and got.tolist() == greedy_assign(pb, open_).tolist()
+    assert got.tolist() == [1, 1, 1, 4, 4, 4]
+    small = replace(pb, capacity=np.full_like(pb.capacity, 2.0))  # 6 customers, 4 seats
+    assert gap_assign(small, open_, WorkBudget.start(5.0)) is None
+
+
+def test_the_greedy_open_set_is_charged_only_when_it_ran(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Above the dense heuristics' limit the uncapacitated greedy refuses at once: nothing is
+    charged (fnl4461_0500 lost 119 calibrated seconds to it)."""
+    import solvers.layout.heuristics as heur
+    from solvers.layout.cap_start import initial_open
+
+    pb = line_cpmp()
+    ran = WorkBudget.start(5.0)
+    assert initial_open(pb, ran) is not None and ran.used > 0
+    monkeypatch.setattr(heur, "MAX_DENSE", 1)
+    skipped = WorkBudget.start(5.0)
+    assert initial_open(pb, skipped) is None and skipped.used == 0
