@@ -51,6 +51,7 @@ from solvers.layout.cap_start import (
     WorkBudget,
     density_start,
     gap_assign,
+    greedy_assign,
     locate_allocate,
     lp_start,
     note_cap,
@@ -92,6 +93,8 @@ class LnsResult:
         Stages the wall-clock safety cap stopped (empty: the result is load-independent).
     converged : bool
         The search ended at a local optimum of its largest neighbourhoods, not its budget.
+    kicks : int
+        Rounds of the iterated local search after convergence (:func:`_iterated`).
     """
 
     open: np.ndarray
@@ -105,6 +108,7 @@ class LnsResult:
     work_seconds: float = 0.0
     cut: list[str] = field(default_factory=list)
     converged: bool = False
+    kicks: int = 0
 
 
 def lns_applies(problem: FacilityProblem) -> bool:
@@ -254,6 +258,8 @@ def capacitated_lns(
     stop: threading.Event | None = None,
     t0: float | None = None,
     budget: WorkBudget | None = None,
+    focus: np.ndarray | None = None,
+    pairs: _Pairs | None = None,
 ) -> LnsResult:
     """Improve a feasible single-source solution by exact re-optimisation of neighbourhoods.
 
@@ -297,6 +303,12 @@ def capacitated_lns(
         ``time.perf_counter()`` of the overall run, for progress times.
     budget : WorkBudget, optional
         A budget shared with earlier stages (then ``time_limit`` is ignored).
+    focus : numpy.ndarray, optional
+        Boolean mask of facilities: a pass starts neighbourhoods only from the open ones among
+        them, and a facility an improvement opens joins them (the search after a local kick,
+        see :func:`capacitated_start`). ``None``: every open facility.
+    pairs : _Pairs, optional
+        The problem's pair lookup, when the caller has it (it sorts every pair).
 
     Returns
     -------
@@ -312,7 +324,7 @@ def capacitated_lns(
     t0 = t_start if t0 is None else t0
     if not lns_applies(problem):
         raise ValueError("capacitated_lns needs one seat pool, hard capacity and no modules")
-    pairs = _Pairs(problem)
+    pairs = _Pairs(problem) if pairs is None else pairs
     is_open = np.asarray(open_, dtype=bool).copy()
     a = np.asarray(assign, dtype=np.int64).copy()
     cur = solution_cost(problem, is_open, a)
@@ -329,9 +341,11 @@ def capacitated_lns(
 
     cap_nodes = sub_nodes
     converged = False
+    focus = None if focus is None else np.asarray(focus, dtype=bool).copy()
     while not work.exhausted("lns"):
         improved_pass = capped = False
-        for r in rng.permutation(np.flatnonzero(is_open)):
+        roots = is_open if focus is None else is_open & focus
+        for r in rng.permutation(np.flatnonzero(roots)):
             if work.exhausted("lns") or (stop is not None and stop.is_set()):
                 break
             if not is_open[r]:
@@ -402,6 +416,8 @@ def capacitated_lns(
             if s_new < s_cur - 1e-9 * max(1.0, abs(s_cur)):
                 is_open[facs] = raw.open
                 a[custs] = facs[raw.assign]
+                if focus is not None:
+                    focus[facs[raw.open]] = True
                 cur = cur - s_cur + s_new
                 improvements += 1
                 improved_pass = True
@@ -582,6 +598,7 @@ def capacitated_start(
     budget: WorkBudget | None = None,
     global_phase: bool = False,
     lp_first: bool = True,
+    iterate: bool = False,
 ) -> LnsResult | None:
     """A start, then :func:`capacitated_lns`, all on one work budget (deterministic).
 
@@ -600,6 +617,10 @@ def capacitated_start(
     174 s with it and +1.32 % in 95 s without; ali535_100 at +7.28 % in 253 s against
     +6.84 % in 114 s. The full MIP from the LNS plan, with its best plan taken within a node
     limit, does that job in :func:`~solvers.layout.solve.solve_facility`).
+
+    ``iterate``: when the LNS has converged with budget left, an iterated local search spends
+    the rest (:func:`_iterated`: a random kick of a few nearby medians, the LNS around it, the
+    better plan kept).
     """
     t_start = time.perf_counter()
     if not lns_applies(problem) or problem.n_facilities * problem.n_customers > START_MAX_DENSE:
@@ -687,11 +708,140 @@ def capacitated_start(
         idle = idle + 1 if res.objective >= before - 1e-9 * max(1.0, abs(before)) else 0
         large = not large
     res.converged = idle >= 2
+    if (
+        iterate
+        and res.converged
+        and problem.p is not None
+        and problem.p_limit == "exactly"
+        and not work.exhausted("ils")
+        and not (stop is not None and stop.is_set())
+    ):
+        res = _iterated(problem, res, work, seed=seed, progress=progress, stop=stop, t0=t0)
     res.work_seconds = work.used
     res.cut = list(work.cut)
     res.start_objective = float(min(costs))
     res.seconds = time.perf_counter() - t_start
     return res
+
+
+#: Iterated local search (:func:`_iterated`): medians moved by one kick (a random open one and
+#: the nearest others to its customers), each to one of ``KICK_CANDIDATES`` closed sites
+#: cheapest for the freed customers (chosen at random) ...
+KICK_FACILITIES = 3
+KICK_CANDIDATES = 4
+#: ... and kicks in a row that find no seats for the freed customers before it gives up.
+KICK_MAX_FAILURES = 20
+
+
+def _kick(
+    problem: FacilityProblem,
+    pairs: _Pairs,
+    open_: np.ndarray,
+    assign: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Move ``KICK_FACILITIES`` nearby medians to random nearby closed sites; the freed
+    customers by regret into the seats left. Returns (open, assign, new sites) or ``None``
+    when they do not fit."""
+    movable = np.flatnonzero(open_ & ~problem.fixed_open)
+    closed = np.flatnonzero(~problem.forbidden & ~open_)
+    if movable.size == 0 or closed.size == 0:
+        return None
+    r = int(rng.choice(movable))
+    mine = np.flatnonzero(assign == r)
+    score = _proximity(problem, pairs, mine) if mine.size else np.zeros(open_.size)
+    others = movable[movable != r]
+    near = np.concatenate(([r], others[np.argsort(score[others], kind="stable")]))
+    near = near[: min(KICK_FACILITIES, near.size)]
+    custs = np.flatnonzero(np.isin(assign, near))
+    pool = closed[np.argsort(_proximity(problem, pairs, custs)[closed], kind="stable")]
+    pool = pool[: KICK_CANDIDATES * near.size]
+    if pool.size < near.size:
+        return None
+    sites = np.sort(rng.choice(pool, size=near.size, replace=False))
+    trial = open_.copy()
+    trial[near] = False
+    trial[sites] = True
+    stay = np.flatnonzero(~np.isin(assign, near))
+    load = np.bincount(
+        assign[stay],
+        weights=problem.pair_load[pairs.position(stay, assign[stay])],
+        minlength=open_.size,
+    )
+    capacity = problem.capacity.copy()
+    capacity[:, 0] = np.maximum(capacity[:, 0] - load, 0.0)
+    part = replace(problem.restrict(np.isin(problem.pair_customer, custs), None), capacity=capacity)
+    seated = greedy_assign(part, trial)
+    if (seated[custs] < 0).any():
+        return None
+    out = assign.copy()
+    out[custs] = seated[custs]
+    return trial, out, sites
+
+
+def _iterated(
+    problem: FacilityProblem,
+    res: LnsResult,
+    work: WorkBudget,
+    *,
+    seed: int,
+    progress: ProgressFn | None,
+    stop: threading.Event | None,
+    t0: float | None,
+) -> LnsResult:
+    """Iterated local search from a converged LNS plan, to the end of ``work``.
+
+    Each round kicks the best plan (:func:`_kick`), runs the small and the large LNS in turn
+    from there, rooted at the new sites and what their improvements open (``focus``), until
+    neither improves, and keeps the result when it beats the best (ties: the best stays).
+    Deterministic: the kicks come from ``seed``, every stage is charged to ``work``.
+    """
+    pairs = _Pairs(problem)
+    rng = np.random.default_rng([seed, 1])
+    best = res
+    failures = rounds = 0
+    while (
+        failures < KICK_MAX_FAILURES
+        and not work.exhausted("ils")
+        and not (stop is not None and stop.is_set())
+    ):
+        kicked = _kick(problem, pairs, best.open, best.assign, rng)
+        # two passes over the pairs (proximities, the regret seating)
+        work.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
+        if kicked is None:
+            failures += 1
+            continue
+        failures = 0
+        rounds += 1
+        focus = np.zeros(problem.n_facilities, dtype=bool)
+        focus[kicked[2]] = True
+        cur: tuple[np.ndarray, np.ndarray] = (kicked[0], kicked[1])
+        value, large, idle = solution_cost(problem, *cur), False, 0
+        while idle < 2 and not work.exhausted("ils") and not (stop is not None and stop.is_set()):
+            step = capacitated_lns(
+                problem,
+                *cur,
+                time_limit=0,
+                seed=seed + rounds,
+                stop=stop,
+                budget=work,
+                focus=focus,
+                pairs=pairs,
+                **(LARGE_LNS if large else _LnsOptions()),
+            )
+            focus |= step.open & ~best.open  # what the round opened stays a root
+            better = step.objective < value - 1e-9 * max(1.0, abs(value))
+            idle = 0 if better else idle + 1
+            cur, value, large = (step.open, step.assign), step.objective, not large
+            best.iterations += step.iterations
+        if value < best.objective - 1e-9 * max(1.0, abs(best.objective)):
+            best.open, best.assign, best.objective = cur[0], cur[1], value
+            best.improvements += 1
+            best.history.append((time.perf_counter() - (t0 or 0.0), value))
+            if progress is not None and t0 is not None:
+                progress(ProgressEvent(time.perf_counter() - t0, value, None, "lns"))
+    best.kicks = rounds
+    return best
 
 
 def _then(before: LnsResult, after: LnsResult) -> LnsResult:

@@ -139,6 +139,12 @@ class FacilitySettings(BaseModel):
         "LNS instead of lns_start_share; the MIP then only adds its bound (or a proven optimum). "
         "The LNS is charged about 1.5-3 × its wall time, so 1.0 is about half the clock.",
     )
+    lns_iterate: bool = Field(
+        True,
+        description="Where the MIP's plan is not taken (PLAN_MIP_MAX_NNZ), spend the LNS budget "
+        "left after it converges on an iterated local search (kick a few medians, search "
+        "around them, keep the better plan; solvers.layout.capacitated._iterated).",
+    )
     lns_mip_share: float = Field(
         0.5,
         ge=0,
@@ -664,6 +670,7 @@ def _solve_capacitated(
         stop=stop,
         t0=t0,
         budget=budget,
+        iterate=big and settings.lns_iterate,
     )
     given = None
     extra: dict[str, object] = {}
@@ -677,6 +684,8 @@ def _solve_capacitated(
             "lns_work_seconds": round(budget.used, 3),
             # the LNS's share of the limit; lns_large_share when the MIP's plan is not taken
             "lns_share": share,
+            "lns_converged": lns.converged,
+            "lns_kicks": lns.kicks,
         }
     # a converged LNS would polish the same plan again (lns_deterministic) unless the MIP's
     # plan is taken: otherwise the MIP gets it all

@@ -947,3 +947,42 @@ def test_the_greedy_open_set_is_charged_only_when_it_ran(monkeypatch) -> None:  
     monkeypatch.setattr(heur, "MAX_DENSE", 1)
     skipped = WorkBudget.start(5.0)
     assert initial_open(pb, skipped) is None and skipped.used == 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(8, 24), p=st.integers(2, 5))
+def test_a_kick_keeps_p_open_and_every_capacity(seed: int, n: int, p: int) -> None:
+    """Any instance: a kick moves at most KICK_FACILITIES medians to closed sites, keeps exactly
+    p open, seats every customer within capacity, or gives up (None); same rng, same kick."""
+    from solvers.layout.capacitated import KICK_FACILITIES, _kick, _Pairs
+
+    pb = random_cpmp(seed, n, p)
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=5)
+    if start is None:
+        return
+    got = _kick(pb, _Pairs(pb), *start, np.random.default_rng(seed))
+    again = _kick(pb, _Pairs(pb), *start, np.random.default_rng(seed))
+    if got is None:
+        assert again is None
+        return
+    open_, assign, sites = got
+    assert again is not None and again[1].tolist() == assign.tolist()
+    assert int(open_.sum()) == p
+    assert 1 <= sites.size <= KICK_FACILITIES and not start[0][sites].any() and open_[sites].all()
+    assert evaluate(pb, open_, no_modules(pb), assign)[1] == []
+
+
+def test_iterated_search_after_convergence_is_never_worse_and_repeatable() -> None:
+    """A 24-point CPMP whose LNS converges long before its budget: the iterated search spends
+    the rest on kicks, ends no worse than the converged plan, and gives the same plan twice."""
+    pb = random_cpmp(11, 24, 3)
+    plain = capacitated_start(pb, time_limit=3.0, seed=0)
+    runs = [capacitated_start(pb, time_limit=3.0, seed=0, iterate=True) for _ in range(2)]
+    assert plain is not None and plain.converged and plain.kicks == 0
+    first, second = runs
+    assert first is not None and second is not None
+    assert first.kicks > 0
+    assert first.objective <= plain.objective + 1e-9
+    assert first.assign.tolist() == second.assign.tolist()
+    assert first.objective == solution_cost(pb, first.open, first.assign)
+    assert evaluate(pb, first.open, no_modules(pb), first.assign)[1] == []
