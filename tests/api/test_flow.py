@@ -124,6 +124,16 @@ def test_run_snapshot_survives_later_edits(api: Api, dataset_id: str) -> None:
     )
 
 
+def test_run_without_a_plan_in_time_is_not_called_infeasible(api: Api, dataset_id: str) -> None:
+    run = api.run(api.scenario(dataset_id)["id"], kind="layout", settings={"fail": "no_plan"})
+    done = api.wait(run["id"])
+    assert done["status"] == "failed"
+    assert done["error"] == "no plan found within the time limit"
+    assert done["error_details"] == [
+        {"path": "", "message": "no solution within the time limit (5.0 s of 5 s); raise it"}
+    ]
+
+
 def test_infeasible_run_fails_with_reasons(api: Api, dataset_id: str) -> None:
     run = api.run(api.scenario(dataset_id)["id"], kind="layout", settings={"fail": "infeasible"})
     done = api.wait(run["id"])

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from planner.errors import InfeasiblePlan
+from planner.errors import InfeasiblePlan, NoPlanFound
 from planner.model import District
 from scenarios.runs.runners import RunnerRegistry
 from solvers.progress import Cancelled, ProgressEvent, ProgressFn
@@ -36,7 +36,7 @@ class FakeSettings(BaseModel):
     seed: int = 0
     steps: int = 3
     step_seconds: float = 0.01
-    fail: Literal["none", "infeasible", "crash", "cancelled"] = "none"
+    fail: Literal["none", "infeasible", "no_plan", "crash", "cancelled"] = "none"
     block: bool = False
 
 
@@ -124,6 +124,8 @@ class FakeRunner:
             time.sleep(settings.step_seconds)
         if settings.fail == "infeasible":
             raise InfeasiblePlan(["primary: 1,200 pupils but only 1,000 seats within reach"])
+        if settings.fail == "no_plan":
+            raise NoPlanFound(["no solution within the time limit (5.0 s of 5 s); raise it"])
         if settings.fail == "crash":
             raise RuntimeError("secret internal detail")
         if settings.fail == "cancelled" or best is None:

@@ -49,3 +49,30 @@ def test_wrong_cost_and_budget_are_caught(solved: tuple[object, Path], tmp_path:
     assert any(m.startswith("schools open") or "--max-open 1" in m for m in msgs)
     if summary["build_cost"] > 0:
         assert any(m.startswith("build cost") and "exceeds the budget 0.00" in m for m in msgs)
+
+
+def test_cli_without_a_plan_in_time_exits_3_and_writes_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`schoolplan solve layout`: a search the clock stopped before any plan exits 3 with a
+    'no plan:' line (not 'infeasible:'), and OUT stays empty."""
+    from typer.testing import CliRunner
+
+    import solvers.layout.district as dmod
+    from api.cli import app
+    from planner.errors import NoPlanFound
+
+    def timed_out(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise NoPlanFound(["no solution within the time limit (1.0 s of 1 s); raise it"])
+
+    monkeypatch.setattr(dmod, "solve_layout", timed_out)
+    src = tmp_path / "district"
+    from planner.writer import write_district
+
+    write_district(
+        make_district(units=60, primary_schools=4, secondary_schools=2, teachers=20, seed=3), src
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["solve", "layout", str(src), "--out", str(out)])
+    assert res.exit_code == 3, res.output
+    assert "no plan: no solution within the time limit" in res.output
+    assert "infeasible" not in res.output
+    assert not out.exists() or not any(out.iterdir())
