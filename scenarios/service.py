@@ -442,20 +442,14 @@ class ScenarioService:
             )
         except Cancelled:
             self._finish_stopped(run_id, progress)
-        except InfeasiblePlan as exc:
+        except (InfeasiblePlan, NoPlanFound) as exc:
             self.store.finish_run(
                 run_id,
                 status="failed",
                 progress=progress.final(),
-                error="infeasible: no plan meets the hard rules",
-                error_details=[{"path": "", "message": r} for r in exc.reasons],
-            )
-        except NoPlanFound as exc:
-            self.store.finish_run(
-                run_id,
-                status="failed",
-                progress=progress.final(),
-                error="no plan found within the time limit",
+                error="infeasible: no plan meets the hard rules"
+                if isinstance(exc, InfeasiblePlan)
+                else "no plan found within the time limit",
                 error_details=[{"path": "", "message": r} for r in exc.reasons],
             )
         except Invalid as exc:
