@@ -248,6 +248,17 @@ def greedy_assign(problem: FacilityProblem, open_: np.ndarray) -> np.ndarray:
     return out
 
 
+def seat_rest(
+    problem: FacilityProblem, open_: np.ndarray, rest: np.ndarray, room: np.ndarray
+) -> np.ndarray:
+    """The facility of each customer in ``rest``, placed by :func:`greedy_assign` into the
+    seats ``room`` (per facility) that the others left; −1 where none has room."""
+    capacity = problem.capacity.copy()
+    capacity[:, 0] = np.maximum(room, 0.0)
+    part = replace(problem.restrict(np.isin(problem.pair_customer, rest), None), capacity=capacity)
+    return greedy_assign(part, open_)[rest]
+
+
 def gap_assign(
     problem: FacilityProblem,
     open_: np.ndarray,
@@ -479,13 +490,7 @@ def density_start(
         return None
     rest = np.flatnonzero(a < 0)
     if rest.size:
-        # the leftovers by regret into the remaining seats
-        sub_cap = problem.capacity.copy()
-        sub_cap[:, 0] = np.maximum(room, 0.0)
-        keep = np.isin(problem.pair_customer, rest)
-        part = replace(problem.restrict(keep, None), capacity=sub_cap)
-        left = greedy_assign(part, open_)
-        a[rest] = left[rest]
+        a[rest] = seat_rest(problem, open_, rest, room)  # the leftovers by regret
         budget.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
     if (a < 0).any():
         return None

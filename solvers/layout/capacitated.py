@@ -51,11 +51,11 @@ from solvers.layout.cap_start import (
     WorkBudget,
     density_start,
     gap_assign,
-    greedy_assign,
     locate_allocate,
     lp_start,
     note_cap,
     scalable_start,
+    seat_rest,
     work_mip,
 )
 from solvers.layout.heuristics import (
@@ -768,14 +768,11 @@ def _kick(
         weights=problem.pair_load[pairs.position(stay, assign[stay])],
         minlength=open_.size,
     )
-    capacity = problem.capacity.copy()
-    capacity[:, 0] = np.maximum(capacity[:, 0] - load, 0.0)
-    part = replace(problem.restrict(np.isin(problem.pair_customer, custs), None), capacity=capacity)
-    seated = greedy_assign(part, trial)
-    if (seated[custs] < 0).any():
+    seated = seat_rest(problem, trial, custs, problem.capacity[:, 0] - load)
+    if (seated < 0).any():
         return None
     out = assign.copy()
-    out[custs] = seated[custs]
+    out[custs] = seated
     return trial, out, sites
 
 
