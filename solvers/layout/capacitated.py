@@ -795,6 +795,7 @@ def _iterated(
     """
     pairs = _Pairs(problem)
     rng = np.random.default_rng([seed, 1])
+    since = time.perf_counter() if t0 is None else t0  # history times: from the run's start
     best = res
     failures = rounds = 0
     while (
@@ -834,9 +835,9 @@ def _iterated(
         if value < best.objective - 1e-9 * max(1.0, abs(best.objective)):
             best.open, best.assign, best.objective = cur[0], cur[1], value
             best.improvements += 1
-            best.history.append((time.perf_counter() - (t0 or 0.0), value))
-            if progress is not None and t0 is not None:
-                progress(ProgressEvent(time.perf_counter() - t0, value, None, "lns"))
+            best.history.append((time.perf_counter() - since, value))
+            if progress is not None:
+                progress(ProgressEvent(time.perf_counter() - since, value, None, "lns"))
     best.kicks = rounds
     return best
 
