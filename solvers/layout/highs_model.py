@@ -385,7 +385,7 @@ def solve_highs(
         val[x0 + pos[pos >= 0]] = 1.0
         # a customer without its pair goes to its fallback column, where it has one
         u_pos = -np.ones(n_c, dtype=np.int64)
-        u_pos[np.asarray(fb, dtype=np.int64)] = np.arange(len(fb))
+        u_pos[fb] = np.arange(fb.size)
         lost = (pos < 0) & (u_pos >= 0)
         val[u0 + u_pos[lost]] = 1.0
         val[m0 : m0 + mod_i.size] = np.asarray(s_mod)[mod_i, mod_l]

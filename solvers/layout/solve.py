@@ -43,7 +43,6 @@ from solvers.layout.cap_start import WorkBudget, cost_order, gap_assign
 from solvers.layout.capacitated import (
     SWAP_SEARCH_MAX_EVALUATIONS,
     LnsResult,
-    _Pairs,
     capacitated_start,
     improve_solution,
     lns_applies,
@@ -1013,7 +1012,7 @@ def _repair_fallbacks(
         return cheapest
     off = problem.offsets()
     others = np.flatnonzero(assign >= 0)
-    pos = _Pairs(problem).position(others, assign[others])
+    pos = assigned_pairs(problem, assign)[others]  # one pass; _Pairs would sort every pair
     load = np.bincount(
         assign[others], weights=problem.pair_load[pos], minlength=problem.n_facilities
     )
