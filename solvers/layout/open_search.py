@@ -34,7 +34,13 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from solvers.highs_model import new_highs
-from solvers.layout.cap_start import WorkBudget, charge_lp, lp_open_set
+from solvers.layout.cap_start import (
+    SECONDS_PER_DENSE_OP,
+    WorkBudget,
+    charge_lp,
+    lp_open_set,
+    seat_rest,
+)
 from solvers.layout.capacitated import LnsResult, solution_cost
 from solvers.layout.heuristics import capacitated_applies, dense_costs
 from solvers.layout.highs_model import integral_costs, solve_highs
@@ -49,6 +55,12 @@ OPEN_SEARCH_MAX_PAIRS = 200_000
 #: down by about 1.5.
 LP_SECONDS_FIXED = 5.0e-4
 LP_SECONDS_PER_ITERATION_ROW = 6.0e-7
+#: ... and of one fresh LP over the open facilities' pairs (``sparse``): its build per nonzero
+#: and its dual simplex per iteration and row. Measured on Stefanello rl1304_010, u724_010 and
+#: pr2392_020 with random open sets (p = 10–20): 0.8–1.4e-8 s per iteration and row, builds of
+#: 2–9 ms for 14–96k nonzeros; doubled for a loaded machine, like the rest.
+SPARSE_LP_SECONDS_PER_NNZ = 2.0e-7
+SPARSE_LP_SECONDS_PER_ITERATION_ROW = 2.0e-8
 #: Calibrated seconds of one GAP MIP: fixed + per nonzero (presolve, root cuts) + per simplex
 #: iteration and row + per nonzero and node (same measurements: 30 ms on pmedcap20, 0.2–3 s
 #: on p57 under a load of 2–4).
@@ -62,14 +74,25 @@ GAP_NODES = 50
 
 
 class _GapModel:
-    """The GAP of a given open set: its LP kept warm across open sets, its MIP built fresh."""
+    """The GAP of a given open set: its LP kept warm across open sets, its MIP built fresh.
 
-    def __init__(self, problem: FacilityProblem, seed: int) -> None:
+    ``sparse``: the LP too is built fresh, over the open facilities' pairs only. With few
+    open facilities among many (Stefanello rl1304_010: 10 of 1,304) the warm LP over every
+    pair costs about a second per open set, the fresh one a few hundredths.
+    """
+
+    def __init__(self, problem: FacilityProblem, seed: int, sparse: bool = False) -> None:
         pb = problem
         self.pb = pb
         self.seed = seed
+        self.sparse = sparse
         n, nf, np_ = pb.n_customers, pb.n_facilities, pb.n_pairs
         self.rows = n + nf
+        self.integral = integral_costs(pb)
+        # the last LP's fractional answer (pairs, values) when sparse, for round_last
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+        if sparse:
+            return
         h = new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
@@ -99,7 +122,6 @@ class _GapModel:
         bounds = np.searchsorted(pb.pair_facility[order], np.arange(nf + 1))
         self.by_fac = [order[bounds[i] : bounds[i + 1]].astype(np.int32) for i in range(nf)]
         self.open = np.zeros(nf, dtype=bool)
-        self.integral = integral_costs(pb)
 
     def _matrix(self, q: np.ndarray) -> coo_matrix:
         pb = self.pb
@@ -126,22 +148,55 @@ class _GapModel:
     def lp(self, open_: np.ndarray, budget: WorkBudget) -> tuple[float, np.ndarray | None]:
         """LP value of the open set's GAP (``inf`` when its seats cannot hold everyone) and
         the assignment when the LP optimum is integral."""
-        self._set_open(open_)
-        self.h.run()
-        info = self.h.getInfo()
+        per_row = LP_SECONDS_PER_ITERATION_ROW
+        if self.sparse:
+            q = np.flatnonzero(open_[self.pb.pair_facility])
+            h = self._model(q, integer=False)
+            per_row = SPARSE_LP_SECONDS_PER_ITERATION_ROW
+            budget.charge(SPARSE_LP_SECONDS_PER_NNZ * 2 * q.size)
+        else:
+            self._set_open(open_)
+            h, q = self.h, np.arange(self.pb.n_pairs)
+        h.run()
+        info = h.getInfo()
         budget.charge(
-            LP_SECONDS_FIXED
-            + LP_SECONDS_PER_ITERATION_ROW * max(int(info.simplex_iteration_count), 0) * self.rows
+            LP_SECONDS_FIXED + per_row * max(int(info.simplex_iteration_count), 0) * self.rows
         )
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        self.last = None
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return float("inf"), None
-        x = np.asarray(self.h.getSolution().col_value)
+        x = np.asarray(h.getSolution().col_value)
         if np.abs(x - np.round(x)).max(initial=0.0) < 1e-7:
-            sel = x > 0.5
+            sel = q[x > 0.5]
             a = -np.ones(self.pb.n_customers, dtype=np.int64)
             a[self.pb.pair_customer[sel]] = self.pb.pair_facility[sel]
             return float(info.objective_function_value), a
+        if self.sparse:
+            self.last = (q, x)  # for round_last
         return float(info.objective_function_value), None
+
+    def round_last(self, open_: np.ndarray, budget: WorkBudget) -> np.ndarray | None:
+        """``sparse`` only: the last fractional LP answer (of ``open_``) rounded, each customer
+        the LP serves whole kept there and the split ones seated by regret in the seats left
+        (:func:`~solvers.layout.cap_start.seat_rest`); ``None`` when they do not fit. A GAP
+        vertex splits few customers (at most about one per open facility), so with few open
+        facilities this is often the GAP's optimum or close, at a fraction of its MIP (on
+        rl1304_010 the node-limited MIP of a kicked open set found nothing before its 5-s
+        cap)."""
+        if not self.sparse or self.last is None:
+            return None
+        q, x = self.last
+        pb = self.pb
+        whole = q[x > 1.0 - 1e-7]
+        a = -np.ones(pb.n_customers, dtype=np.int64)
+        a[pb.pair_customer[whole]] = pb.pair_facility[whole]
+        room = pb.capacity[:, 0] - np.bincount(
+            pb.pair_facility[whole], weights=pb.pair_load[whole], minlength=pb.n_facilities
+        )
+        rest = np.flatnonzero(a < 0)
+        budget.charge(SECONDS_PER_DENSE_OP * 20 * pb.n_pairs)  # the restrict and regret pass
+        a[rest] = seat_rest(pb, open_, rest, room)
+        return a if (a >= 0).all() else None
 
     def mip(
         self, open_: np.ndarray, cutoff: float, budget: WorkBudget
@@ -154,21 +209,14 @@ class _GapModel:
         tol = 0.5 if self.integral else 1e-9 * max(1.0, abs(cutoff))
         return res if res is not None and res[0] < cutoff - tol else None
 
-    def _solve(
-        self, q: np.ndarray, cutoff: float, budget: WorkBudget
-    ) -> tuple[float, np.ndarray] | None:
-        """GAP MIP over pairs ``q``: (cost, assignment) or ``None``."""
+    def _model(self, q: np.ndarray, *, integer: bool) -> highspy.Highs:
+        """A fresh HiGHS model of the GAP over pairs ``q`` (binary columns when ``integer``)."""
         pb = self.pb
         g = new_highs()
         for key, value in (
             ("output_flag", False),
             ("threads", 1),
             ("random_seed", int(self.seed)),
-            ("mip_max_nodes", GAP_NODES),
-            ("mip_abs_gap", 0.999 if self.integral else 1e-6),
-            ("mip_rel_gap", 0.0),
-            ("objective_bound", float(cutoff - (0.5 if self.integral else 1e-9))),
-            ("time_limit", float(max(min(budget.wall_left(), 5.0), 0.05))),
         ):
             g.setOptionValue(key, value)
         a = self._matrix(q)
@@ -192,11 +240,30 @@ class _GapModel:
             a.indices.astype(np.int32),
             a.data,
         )
-        g.changeColsIntegrality(
-            q.size,
-            np.arange(q.size, dtype=np.int32),
-            np.full(q.size, highspy.HighsVarType.kInteger, dtype=np.uint8),
-        )
+        if integer:
+            g.changeColsIntegrality(
+                q.size,
+                np.arange(q.size, dtype=np.int32),
+                np.full(q.size, highspy.HighsVarType.kInteger, dtype=np.uint8),
+            )
+        return g
+
+    def _solve(
+        self, q: np.ndarray, cutoff: float, budget: WorkBudget
+    ) -> tuple[float, np.ndarray] | None:
+        """GAP MIP over pairs ``q``: (cost, assignment) or ``None``."""
+        pb = self.pb
+        n = pb.n_customers
+        g = self._model(q, integer=True)
+        for key, value in (
+            ("mip_max_nodes", GAP_NODES),
+            ("mip_abs_gap", 0.999 if self.integral else 1e-6),
+            ("mip_rel_gap", 0.0),
+            ("objective_bound", float(cutoff - (0.5 if self.integral else 1e-9))),
+            ("time_limit", float(max(min(budget.wall_left(), 5.0), 0.05))),
+        ):
+            g.setOptionValue(key, value)
+        nnz = 2 * q.size
         g.run()
         timed_out = g.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
         if timed_out and "open_search_gap" not in budget.cut:
@@ -205,9 +272,9 @@ class _GapModel:
         iters = max(int(info.simplex_iteration_count), 0)
         budget.charge(
             MIP_SECONDS_FIXED
-            + MIP_SECONDS_PER_NNZ * a.nnz
+            + MIP_SECONDS_PER_NNZ * nnz
             + MIP_SECONDS_PER_ITERATION_ROW * iters * self.rows
-            + MIP_SECONDS_PER_NNZ_NODE * a.nnz * int(info.mip_node_count)
+            + MIP_SECONDS_PER_NNZ_NODE * nnz * int(info.mip_node_count)
         )
         if info.primal_solution_status != 2:
             return None
@@ -304,6 +371,7 @@ def open_set_search(
     kick: int = 2,
     max_idle_kicks: int = 30,
     max_tries: int = 5,
+    sparse_lp: bool = False,
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
     t0: float | None = None,
@@ -331,6 +399,9 @@ def open_set_search(
         Moves per step whose GAP MIP is solved (best LP first); when none of them improves,
         the descent stops (at a local optimum every promising move would cost a MIP: on
         Holmberg p58 most of the descent's time).
+    sparse_lp : bool
+        Build each open set's GAP LP fresh over its own pairs instead of keeping one LP over
+        every pair warm (few open facilities among many; see :class:`_GapModel`).
     progress : callable, optional
         Receives a :class:`~solvers.progress.ProgressEvent` (stage ``"open_search"``) per
         improvement.
@@ -360,7 +431,7 @@ def open_set_search(
     if not math.isfinite(best):
         raise ValueError("the start assigns a customer along a pair that does not exist")
     start_obj = best
-    model = _GapModel(problem, seed)
+    model = _GapModel(problem, seed, sparse=sparse_lp)
     c = dense_costs(problem)
     f = np.where(problem.fixed_open, 0.0, problem.open_cost)
     tol = 1e-9 * max(1.0, abs(best))
@@ -376,7 +447,11 @@ def open_set_search(
     ) -> tuple[np.ndarray, np.ndarray, float]:
         while not halted():
             moves = _moves(problem, c, is_open, a, candidates)
-            scored: list[tuple[float, int, np.ndarray, np.ndarray | None]] = []
+            scored: list[
+                tuple[
+                    float, int, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None
+                ]
+            ] = []
             for k, (i_in, i_out) in enumerate(moves):
                 if halted():
                     return is_open, a, value
@@ -388,13 +463,18 @@ def open_set_search(
                 lp, a_lp = model.lp(trial, budget)
                 total = model.rounded(lp) + float(f[trial].sum())
                 if total < value - tol:
-                    scored.append((total, k, trial, a_lp))
+                    scored.append((total, k, trial, a_lp, model.last))
             scored.sort(key=lambda s: (s[0], s[1]))
             moved = False
-            for _total, _, trial, a_lp in scored[:max_tries]:
+            for _total, _, trial, a_lp, last in scored[:max_tries]:
                 if halted():
                     return is_open, a, value
                 build = float(f[trial].sum())
+                if a_lp is None and last is not None:
+                    model.last = last
+                    a_lp = model.round_last(trial, budget)
+                    if a_lp is not None and solution_cost(problem, trial, a_lp) >= value - tol:
+                        a_lp = None  # the rounding does not improve: the MIP may
                 if a_lp is not None:
                     new = (solution_cost(problem, trial, a_lp) - build, a_lp)
                 else:
@@ -447,6 +527,8 @@ def open_set_search(
         lp, a_lp = model.lp(trial, budget)
         if not math.isfinite(lp):
             continue
+        if a_lp is None:
+            a_lp = model.round_last(trial, budget)
         if a_lp is None:
             res = model.mip(trial, float("inf"), budget)
             if res is None:

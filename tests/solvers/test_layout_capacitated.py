@@ -986,3 +986,80 @@ def test_iterated_search_after_convergence_is_never_worse_and_repeatable() -> No
     assert first.assign.tolist() == second.assign.tolist()
     assert first.objective == solution_cost(pb, first.open, first.assign)
     assert evaluate(pb, first.open, no_modules(pb), first.assign)[1] == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 20), p=st.integers(1, 4))
+def test_sparse_gap_lp_matches_the_warm_lp(seed: int, n: int, p: int) -> None:
+    """Any open set: the fresh LP over the open facilities' pairs has the value of the warm LP
+    over every pair (both ``inf`` when the seats are too few), and an integral answer is a
+    complete assignment to open facilities."""
+    from solvers.layout.open_search import _GapModel
+
+    pb = random_cpmp(seed, n, min(p, n))
+    warm, sparse = _GapModel(pb, 0), _GapModel(pb, 0, sparse=True)
+    rng = np.random.default_rng(seed)
+    budget = WorkBudget.start(100.0)
+    for _ in range(3):
+        open_ = rng.random(n) < 0.5
+        w_value, _ = warm.lp(open_, budget)
+        s_value, s_assign = sparse.lp(open_, budget)
+        if not np.isfinite(w_value):
+            assert not np.isfinite(s_value)
+            continue
+        assert s_value == pytest.approx(w_value, rel=1e-9, abs=1e-9)
+        if s_assign is not None:
+            assert (s_assign >= 0).all() and open_[s_assign].all()
+            assert solution_cost(pb, open_, s_assign) == pytest.approx(s_value, abs=1e-6)
+
+
+def test_open_search_with_sparse_lps_finds_the_eight_point_optimum() -> None:
+    """The same descent as with the warm LP: 41 → the enumerated optimum 31."""
+    pb = eight_point_cpmp()
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert start is not None
+    res = open_set_search(
+        pb, start[0], start[1], WorkBudget.start(5.0), max_idle_kicks=0, sparse_lp=True
+    )
+    assert (res.start_objective, res.objective) == (41.0, 31.0)
+    assert np.flatnonzero(res.open).tolist() == [0, 1, 3]
+
+
+def test_open_moves_apply_to_large_clusters_only() -> None:
+    """Mean customers per median at least OPEN_MOVES_MIN_CLUSTER (50), exactly p."""
+    from solvers.layout.capacitated import open_moves_apply
+
+    assert not open_moves_apply(eight_point_cpmp())  # 8 / 3 per median
+    big = random_cpmp(1, 100, 2)  # 50 per median
+    assert open_moves_apply(big)
+    assert not open_moves_apply(random_cpmp(1, 99, 2))
+    assert not open_moves_apply(replace(big, p_limit="at_most"))
+
+
+def test_converged_lns_hands_large_clusters_to_the_open_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With ``iterate``, a converged LNS on large clusters continues with the open-set search
+    (sparse LPs), not the LNS kicks: never worse, the same plan twice, and its descents after
+    the first reported as kicks."""
+    from solvers.layout import capacitated
+
+    monkeypatch.setattr(capacitated, "OPEN_MOVES_MIN_CLUSTER", 5.0)
+    calls: list[bool] = []
+    real = open_set_search
+
+    def spy(*args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(kw.get("sparse_lp", False))
+        return real(*args, **kw)
+
+    monkeypatch.setattr("solvers.layout.open_search.open_set_search", spy)
+    monkeypatch.setattr(capacitated, "_iterated", lambda *a, **k: pytest.fail("the LNS kicks ran"))
+    pb = random_cpmp(7, 30, 3)
+    runs = [capacitated_start(pb, time_limit=3.0, seed=1, iterate=True) for _ in range(2)]
+    assert calls == [True, True]
+    for res in runs:
+        assert res is not None and res.converged and res.cut == []
+        assert evaluate(pb, res.open, no_modules(pb), res.assign)[1] == []
+        assert res.objective <= res.start_objective + 1e-9
+    assert runs[0].assign.tolist() == runs[1].assign.tolist()
+    assert runs[0].kicks == runs[1].kicks
