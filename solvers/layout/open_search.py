@@ -350,7 +350,7 @@ def _moves(
     for r in np.flatnonzero(is_open & ~problem.fixed_open):
         mine = assign == r
         if closed.size:
-            score = c[closed][:, mine].sum(axis=1)
+            score = c[:, mine].sum(axis=1)[closed]  # columns first: no closed × n copy
             for i in closed[np.argsort(score, kind="stable")[:candidates]]:
                 out.append((int(i), int(r)))
         if not exact and n_open > 1:
@@ -520,7 +520,7 @@ def open_set_search(
                 break
             # r's place goes to one of the closed facilities cheapest for r's customers
             mine = best_assign == r
-            score = c[closed][:, mine].sum(axis=1) + f[closed]
+            score = c[:, mine].sum(axis=1)[closed] + f[closed]
             near = closed[np.argsort(score, kind="stable")[:candidates]]
             trial[r] = False
             trial[int(rng.choice(near))] = True
