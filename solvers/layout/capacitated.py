@@ -45,10 +45,13 @@ from typing import TypedDict
 import numpy as np
 
 from solvers.layout.cap_start import (
+    LP_START_SIMPLEX_ITERATIONS,
     MIP_SECONDS_FIXED,
     MIP_SECONDS_PER_NNZ,
     SECONDS_PER_DENSE_OP,
     WorkBudget,
+    _ranked,
+    charge_lp,
     density_start,
     gap_assign,
     locate_allocate,
@@ -96,6 +99,10 @@ class LnsResult:
         The search ended at a local optimum of its largest neighbourhoods, not its budget.
     kicks : int
         Rounds of the iterated local search after convergence (:func:`_iterated`).
+    kernel : dict or None
+        What :func:`kernel_search` did in :func:`capacitated_start` (None: it did not run):
+        objective ``before``, kernel ``sites``, ``lp`` value, ``after`` (when it improved),
+        ``work_seconds``.
     """
 
     open: np.ndarray
@@ -110,6 +117,7 @@ class LnsResult:
     cut: list[str] = field(default_factory=list)
     converged: bool = False
     kicks: int = 0
+    kernel: dict[str, object] | None = None
 
 
 def lns_applies(problem: FacilityProblem) -> bool:
@@ -543,6 +551,70 @@ def restricted_mip(
     return new_open, new_assign
 
 
+#: Kernel search (:func:`kernel_search`): pairs per customer of the restricted MIP, among the
+#: sites of the kernel ...
+KERNEL_PAIRS = 10
+#: ... a site is in the kernel when the LP opens it at least this much (or the plan does) ...
+KERNEL_MIN_Y = 1e-6
+#: ... the kernel's share of the :func:`capacitated_start` budget left after the first LNS
+#: (its LP and its MIP) ...
+KERNEL_SHARE = 0.4
+#: ... and the largest LP it solves (customers × pairs per customer): rl1304_050's 75,600
+#: pairs took 68 s; beyond this the LP would take the budget from the search.
+KERNEL_MAX_LP_PAIRS = 120_000
+
+
+def kernel_search(
+    problem: FacilityProblem,
+    open_: np.ndarray,
+    assign: np.ndarray,
+    budget: WorkBudget,
+    *,
+    lp_pairs: int,
+    seed: int = 0,
+    report: dict[str, object] | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The whole problem restricted to a kernel of sites: those its LP relaxation opens and
+    the plan's medians, each customer kept to its ``KERNEL_PAIRS`` cheapest pairs among them;
+    solved by :func:`restricted_mip` from the plan.
+
+    The LP keeps each customer's ``lp_pairs`` cheapest pairs (a prohibitive fallback keeps it
+    feasible) and is charged like the LP start. Where the LP bound is tight the optimum's
+    medians are nearly all among the sites it opens, and the restricted MIP over some 100
+    sites is far smaller than the whole one (Stefanello, from LNS plans, LP and MIP about
+    60–90 s together: rl1304_050 from +6.56 % to +0.18 % with 91 LP sites; ali535_025 from
+    +2.23 % to +0.12 % with 36). A kernel search in the sense of Angelelli, Mansini and
+    Speranza (Computers & OR 37, 2010), with one kernel and no buckets. Returns the plan when
+    it is cheaper, else ``None`` (also when the LP does not finish before the safety cap).
+    ``report`` (optional) receives ``sites`` (the kernel's size) and ``lp`` (the LP's value).
+    """
+    if problem.p is None or problem.p_limit != "exactly" or budget.exhausted("kernel"):
+        return None
+    is_open = np.asarray(open_, dtype=bool)
+    allowed = ~problem.forbidden
+    rank = _ranked(problem, allowed[problem.pair_facility])
+    big = float(np.abs(problem.pair_cost).max(initial=1.0)) * 100.0 + 1e6
+    sub = problem.restrict(rank < lp_pairs, np.full(problem.n_customers, big))
+    budget.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
+    raw = solve_highs(
+        sub,
+        time_limit=max(budget.wall_left(), 0.05),
+        seed=seed,
+        lp_only=True,
+        ipm_after=LP_START_SIMPLEX_ITERATIONS,
+    )
+    charge_lp(budget, raw, problem.n_facilities)
+    if raw.info.get("lp_status") != "Optimal":
+        budget.exhausted("kernel")  # records the cut when the safety cap stopped the LP
+        return None
+    y = np.asarray(raw.info["lp_open"], dtype=float)
+    kernel = (y > KERNEL_MIN_Y) | is_open
+    if report is not None:
+        report.update(sites=int(kernel.sum()), lp=float(raw.objective))
+    restricted = replace(problem, forbidden=problem.forbidden | ~kernel)
+    return restricted_mip(restricted, is_open, assign, budget, k=KERNEL_PAIRS, seed=seed)
+
+
 #: Largest facilities × customers of :func:`capacitated_start`: its density and LP starts and
 #: location–allocation build dense matrices (8 bytes a cell; fnl4461's 19.9 M cells, 160 MB
 #: each; a whole 300-s run of fnl4461_0020 peaked at 12 GB resident). Above the heuristics' ``MAX_DENSE`` (6 M) only those two starts run
@@ -600,6 +672,7 @@ def capacitated_start(
     global_phase: bool = False,
     lp_first: bool = True,
     iterate: bool = False,
+    kernel_lp_pairs: int | None = None,
 ) -> LnsResult | None:
     """A start, then :func:`capacitated_lns`, all on one work budget (deterministic).
 
@@ -618,6 +691,10 @@ def capacitated_start(
     174 s with it and +1.32 % in 95 s without; ali535_100 at +7.28 % in 253 s against
     +6.84 % in 114 s. The full MIP from the LNS plan, with its best plan taken within a node
     limit, does that job in :func:`~solvers.layout.solve.solve_facility`).
+
+    ``kernel_lp_pairs``: after the first LNS, :func:`kernel_search` with an LP of this many
+    pairs per customer, on ``KERNEL_SHARE`` of the budget left (skipped when the LP would
+    exceed ``KERNEL_MAX_LP_PAIRS``).
 
     ``iterate``: when the LNS has converged with budget left, an iterated local search spends
     the rest (:func:`_iterated`: a random kick of a few nearby medians, the LNS around it, the
@@ -700,6 +777,33 @@ def capacitated_start(
                     res.objective = solution_cost(problem, *better)
                     res.improvements += 1
             work.absorb(glob)
+    if (
+        kernel_lp_pairs is not None
+        and problem.n_customers * kernel_lp_pairs <= KERNEL_MAX_LP_PAIRS
+        and not (stop is not None and stop.is_set())
+    ):
+        part = work.share(KERNEL_SHARE)
+        res.kernel = {"before": res.objective}
+        better = kernel_search(
+            problem,
+            res.open,
+            res.assign,
+            part,
+            lp_pairs=kernel_lp_pairs,
+            seed=seed,
+            report=res.kernel,
+        )
+        work.absorb(part)
+        res.kernel["work_seconds"] = round(part.used, 3)
+        if better is not None:
+            res.open, res.assign = better
+            res.objective = solution_cost(problem, *better)
+            res.kernel["after"] = res.objective
+            res.improvements += 1
+            res.history.append((time.perf_counter() - t_start, res.objective))
+            if progress is not None:
+                now = time.perf_counter() - (t_start if t0 is None else t0)
+                progress(ProgressEvent(now, res.objective, None, "kernel"))
     # then large and small sub-problems in turn to the end of the budget: each kind's local
     # optimum is often not the other's (u724_030: the large LNS converged at +2.17 % after
     # 34 s; an LNS with small sub-problems from there reached +0.94 %)
@@ -893,6 +997,7 @@ def _then(before: LnsResult, after: LnsResult) -> LnsResult:
     after.improvements += before.improvements
     after.history = before.history + after.history
     after.start_objective = before.start_objective
+    after.kernel = before.kernel if after.kernel is None else after.kernel
     return after
 
 

@@ -46,6 +46,7 @@ from solvers.layout.capacitated import (
     capacitated_start,
     improve_solution,
     lns_applies,
+    open_moves_apply,
     polish_assignment,
     solution_cost,
 )
@@ -143,6 +144,13 @@ class FacilitySettings(BaseModel):
         description="Where the MIP's plan is not taken (PLAN_MIP_MAX_NNZ), spend the LNS budget "
         "left after it converges on an iterated local search (kick a few medians, search "
         "around them, keep the better plan; solvers.layout.capacitated._iterated).",
+    )
+    lns_kernel: bool = Field(
+        True,
+        description="Where the MIP's plan is not taken (PLAN_MIP_MAX_NNZ) and clusters are "
+        "not large (OPEN_MOVES_MIN_CLUSTER), solve after the first LNS the whole problem "
+        "restricted to the sites its sparsified LP opens and the plan's medians "
+        "(solvers.layout.capacitated.kernel_search).",
     )
     lns_mip_share: float = Field(
         0.5,
@@ -670,6 +678,11 @@ def _solve_capacitated(
         t0=t0,
         budget=budget,
         iterate=big and settings.lns_iterate,
+        kernel_lp_pairs=(
+            _auto_k(problem)
+            if big and settings.lns_kernel and not open_moves_apply(problem)
+            else None
+        ),
     )
     given = None
     extra: dict[str, object] = {}
@@ -685,6 +698,7 @@ def _solve_capacitated(
             "lns_share": share,
             "lns_converged": lns.converged,
             "lns_kicks": lns.kicks,
+            "lns_kernel": lns.kernel,
         }
     # a converged LNS would polish the same plan again (lns_deterministic) unless the MIP's
     # plan is taken: otherwise the MIP gets it all
