@@ -1063,3 +1063,76 @@ def test_converged_lns_hands_large_clusters_to_the_open_search(
         assert res.objective <= res.start_objective + 1e-9
     assert runs[0].assign.tolist() == runs[1].assign.tolist()
     assert runs[0].kicks == runs[1].kicks
+
+
+def test_kernel_search_leaves_the_swap_plan() -> None:
+    """Eight points from the swap search's 41 (medians 1, 3, 7): the kernel is those three
+    and the one more site the LP opens (4 sites), and the restricted MIP over it finds 34."""
+    from solvers.layout.capacitated import kernel_search
+
+    pb = eight_point_cpmp()
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert start is not None and solution_cost(pb, *start) == 41.0
+    report: dict[str, object] = {}
+    found = kernel_search(pb, *start, WorkBudget.start(5.0), lp_pairs=8, report=report)
+    assert found is not None
+    assert report["sites"] == 4
+    assert solution_cost(pb, *found) == 34.0
+    assert int(found[0].sum()) == 3
+    assert evaluate(pb, found[0], no_modules(pb), found[1])[1] == []
+
+
+def test_kernel_search_needs_exactly_p_and_a_budget() -> None:
+    from solvers.layout.capacitated import kernel_search
+
+    pb = eight_point_cpmp()
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert start is not None
+    spent = WorkBudget.start(1.0)
+    spent.charge(1.0)
+    assert kernel_search(pb, *start, spent, lp_pairs=8) is None
+    free = replace(pb, p=None)
+    assert kernel_search(free, *start, WorkBudget.start(5.0), lp_pairs=8) is None
+
+
+def test_capacitated_start_runs_the_kernel_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kernel_lp_pairs`` runs the kernel search once after the first LNS and reports it;
+    never worse than without; skipped when its LP would pass KERNEL_MAX_LP_PAIRS."""
+    from solvers.layout import capacitated
+
+    pb = random_cpmp(5, 60, 6)
+    plain = capacitated_start(pb, time_limit=3.0)
+    assert plain is not None and plain.kernel is None
+    res = capacitated_start(pb, time_limit=3.0, kernel_lp_pairs=20)
+    assert res is not None and res.kernel is not None
+    assert {"before", "sites", "lp", "work_seconds"} <= set(res.kernel)
+    assert float(res.kernel["lp"]) <= res.objective + 1e-9  # type: ignore[arg-type]
+    assert evaluate(pb, res.open, no_modules(pb), res.assign)[1] == []
+    monkeypatch.setattr(capacitated, "KERNEL_MAX_LP_PAIRS", 60 * 20 - 1)
+    skipped = capacitated_start(pb, time_limit=3.0, kernel_lp_pairs=20)
+    assert skipped is not None and skipped.kernel is None
+
+
+def test_large_cpmp_asks_for_the_kernel_unless_clusters_are_large(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above PLAN_MIP_MAX_NNZ, ``lns_kernel`` passes the MIP's pairs per customer to the start;
+    not below it, not when switched off, not where the open-set search takes over."""
+    from solvers.layout import capacitated
+
+    seen: list[int | None] = []
+
+    def spy(problem, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw.get("kernel_lp_pairs"))
+        return None
+
+    monkeypatch.setattr(solve_module, "capacitated_start", spy)
+    pb = random_cpmp(11, 60, 5)
+    base = FacilitySettings(time_limit=1.0, seed=0, capacitated_lns=True)
+    solve_facility(pb, base)
+    monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_NNZ", 0)
+    solve_facility(pb, base)
+    solve_facility(pb, base.model_copy(update={"lns_kernel": False}))
+    monkeypatch.setattr(capacitated, "OPEN_MOVES_MIN_CLUSTER", 5.0)
+    solve_facility(pb, base)
+    assert seen == [None, solve_module._auto_k(pb), None, None]
