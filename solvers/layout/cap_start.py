@@ -539,6 +539,32 @@ LP_START_SMALL_CLUSTER = 8.0
 LP_START_SIMPLEX_ITERATIONS = 30_000
 
 
+def sparse_lp_open(
+    problem: FacilityProblem, budget: WorkBudget, k: int, stage: str, *, seed: int = 0
+) -> tuple[np.ndarray, float] | None:
+    """The LP relaxation with each customer kept to its ``k`` cheapest allowed pairs (a
+    prohibitive fallback keeps it feasible), by dual simplex then interior point after
+    ``LP_START_SIMPLEX_ITERATIONS``, charged to ``budget``: its ``y`` per facility and its
+    value, or ``None`` when the safety cap stopped it (recorded as ``stage``)."""
+    allowed = ~problem.forbidden
+    rank = _ranked(problem, allowed[problem.pair_facility])
+    big = float(np.abs(problem.pair_cost).max(initial=1.0)) * 100.0 + 1e6
+    sub = problem.restrict(rank < k, np.full(problem.n_customers, big))
+    budget.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
+    raw = solve_highs(
+        sub,
+        time_limit=max(budget.wall_left(), 0.05),
+        seed=seed,
+        lp_only=True,
+        ipm_after=LP_START_SIMPLEX_ITERATIONS,
+    )
+    charge_lp(budget, raw, problem.n_facilities)
+    if raw.info.get("lp_status") != "Optimal":
+        budget.exhausted(stage)  # records the cut when the safety cap stopped the LP
+        return None
+    return np.asarray(raw.info["lp_open"], dtype=float), float(raw.objective)
+
+
 def lp_start(
     problem: FacilityProblem, budget: WorkBudget, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -555,27 +581,14 @@ def lp_start(
     """
     if problem.p is None or problem.p_limit != "exactly" or budget.exhausted("lp_start"):
         return None
-    allowed = ~problem.forbidden
     cluster = problem.n_customers / max(problem.p, 1)
     k = LP_START_MIN_PAIRS
     if cluster <= LP_START_SMALL_CLUSTER:
         k = int(np.clip(np.ceil(LP_START_PAIRS_PER_CLUSTER * cluster), k, LP_START_MAX_PAIRS))
-    rank = _ranked(problem, allowed[problem.pair_facility])
-    big = float(np.abs(problem.pair_cost).max(initial=1.0)) * 100.0 + 1e6
-    sub = problem.restrict(rank < k, np.full(problem.n_customers, big))
-    budget.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
-    raw = solve_highs(
-        sub,
-        time_limit=max(budget.wall_left(), 0.05),
-        seed=seed,
-        lp_only=True,
-        ipm_after=LP_START_SIMPLEX_ITERATIONS,
-    )
-    charge_lp(budget, raw, problem.n_facilities)
-    if raw.info.get("lp_status") != "Optimal":
-        budget.exhausted("lp_start")  # records the cut when the safety cap stopped the LP
+    lp = sparse_lp_open(problem, budget, k, "lp_start", seed=seed)
+    if lp is None:
         return None
-    open_ = lp_open_set(problem, np.asarray(raw.info["lp_open"], dtype=float))
+    open_ = lp_open_set(problem, lp[0])
     if open_ is None:
         return None
     a = gap_assign(problem, open_, budget, seed=seed, k=10, max_nodes=200)

@@ -45,13 +45,10 @@ from typing import TypedDict
 import numpy as np
 
 from solvers.layout.cap_start import (
-    LP_START_SIMPLEX_ITERATIONS,
     MIP_SECONDS_FIXED,
     MIP_SECONDS_PER_NNZ,
     SECONDS_PER_DENSE_OP,
     WorkBudget,
-    _ranked,
-    charge_lp,
     density_start,
     gap_assign,
     locate_allocate,
@@ -59,6 +56,7 @@ from solvers.layout.cap_start import (
     note_cap,
     scalable_start,
     seat_rest,
+    sparse_lp_open,
     work_mip,
 )
 from solvers.layout.heuristics import (
@@ -591,26 +589,13 @@ def kernel_search(
     if problem.p is None or problem.p_limit != "exactly" or budget.exhausted("kernel"):
         return None
     is_open = np.asarray(open_, dtype=bool)
-    allowed = ~problem.forbidden
-    rank = _ranked(problem, allowed[problem.pair_facility])
-    big = float(np.abs(problem.pair_cost).max(initial=1.0)) * 100.0 + 1e6
-    sub = problem.restrict(rank < lp_pairs, np.full(problem.n_customers, big))
-    budget.charge(SECONDS_PER_DENSE_OP * 20 * problem.n_pairs)
-    raw = solve_highs(
-        sub,
-        time_limit=max(budget.wall_left(), 0.05),
-        seed=seed,
-        lp_only=True,
-        ipm_after=LP_START_SIMPLEX_ITERATIONS,
-    )
-    charge_lp(budget, raw, problem.n_facilities)
-    if raw.info.get("lp_status") != "Optimal":
-        budget.exhausted("kernel")  # records the cut when the safety cap stopped the LP
+    lp = sparse_lp_open(problem, budget, lp_pairs, "kernel", seed=seed)
+    if lp is None:
         return None
-    y = np.asarray(raw.info["lp_open"], dtype=float)
+    y, value = lp
     kernel = (y > KERNEL_MIN_Y) | is_open
     if report is not None:
-        report.update(sites=int(kernel.sum()), lp=float(raw.objective))
+        report.update(sites=int(kernel.sum()), lp=value)
     restricted = replace(problem, forbidden=problem.forbidden | ~kernel)
     return restricted_mip(restricted, is_open, assign, budget, k=KERNEL_PAIRS, seed=seed)
 
