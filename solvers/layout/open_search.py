@@ -89,7 +89,7 @@ class _GapModel:
         n, nf, np_ = pb.n_customers, pb.n_facilities, pb.n_pairs
         self.rows = n + nf
         self.integral = integral_costs(pb)
-        # the last LP's fractional answer (pairs, values) when sparse, for round_last
+        # the last LP's fractional answer (pairs, values) when sparse, for round_lp
         self.last: tuple[np.ndarray, np.ndarray] | None = None
         if sparse:
             return
@@ -172,20 +172,26 @@ class _GapModel:
             a[self.pb.pair_customer[sel]] = self.pb.pair_facility[sel]
             return float(info.objective_function_value), a
         if self.sparse:
-            self.last = (q, x)  # for round_last
+            self.last = (q, x)  # for round_lp
         return float(info.objective_function_value), None
 
-    def round_last(self, open_: np.ndarray, budget: WorkBudget) -> np.ndarray | None:
-        """``sparse`` only: the last fractional LP answer (of ``open_``) rounded, each customer
+    def round_lp(
+        self,
+        open_: np.ndarray,
+        last: tuple[np.ndarray, np.ndarray] | None,
+        budget: WorkBudget,
+    ) -> np.ndarray | None:
+        """``sparse`` only: a fractional LP answer ``last`` of ``open_`` (``self.last`` after
+        :meth:`lp`) rounded, each customer
         the LP serves whole kept there and the split ones seated by regret in the seats left
         (:func:`~solvers.layout.cap_start.seat_rest`); ``None`` when they do not fit. A GAP
         vertex splits few customers (at most about one per open facility), so with few open
         facilities this is often the GAP's optimum or close, at a fraction of its MIP (on
         rl1304_010 the node-limited MIP of a kicked open set found nothing before its 5-s
         cap)."""
-        if not self.sparse or self.last is None:
+        if not self.sparse or last is None:
             return None
-        q, x = self.last
+        q, x = last
         pb = self.pb
         whole = q[x > 1.0 - 1e-7]
         a = -np.ones(pb.n_customers, dtype=np.int64)
@@ -471,8 +477,7 @@ def open_set_search(
                     return is_open, a, value
                 build = float(f[trial].sum())
                 if a_lp is None and last is not None:
-                    model.last = last
-                    a_lp = model.round_last(trial, budget)
+                    a_lp = model.round_lp(trial, last, budget)
                     if a_lp is not None and solution_cost(problem, trial, a_lp) >= value - tol:
                         a_lp = None  # the rounding does not improve: the MIP may
                 if a_lp is not None:
@@ -528,7 +533,7 @@ def open_set_search(
         if not math.isfinite(lp):
             continue
         if a_lp is None:
-            a_lp = model.round_last(trial, budget)
+            a_lp = model.round_lp(trial, model.last, budget)
         if a_lp is None:
             res = model.mip(trial, float("inf"), budget)
             if res is None:
