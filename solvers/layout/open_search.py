@@ -182,9 +182,9 @@ class _GapModel:
         budget: WorkBudget,
     ) -> np.ndarray | None:
         """``sparse`` only: a fractional LP answer ``last`` of ``open_`` (``self.last`` after
-        :meth:`lp`) rounded, each customer
-        the LP serves whole kept there and the split ones seated by regret in the seats left
-        (:func:`~solvers.layout.cap_start.seat_rest`); ``None`` when they do not fit. A GAP
+        :meth:`lp`) rounded, each customer the LP serves whole kept there and the split ones
+        seated by regret in the seats left (:func:`~solvers.layout.cap_start.seat_rest`);
+        ``None`` when they do not fit. A GAP
         vertex splits few customers (at most about one per open facility), so with few open
         facilities this is often the GAP's optimum or close, at a fraction of its MIP (on
         rl1304_010 the node-limited MIP of a kicked open set found nothing before its 5-s
