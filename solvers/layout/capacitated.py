@@ -59,6 +59,8 @@ from solvers.layout.cap_start import (
     sparse_lp_open,
     work_mip,
 )
+from solvers.layout.cluster_cg import cluster_cg as run_cluster_cg
+from solvers.layout.cluster_cg import cluster_cg_applies
 from solvers.layout.heuristics import (
     capacitated_applies,
     capacitated_local_search,
@@ -101,6 +103,12 @@ class LnsResult:
         What :func:`kernel_search` did in :func:`capacitated_start` (None: it did not run):
         objective ``before``, kernel ``sites``, ``lp`` value, ``after`` (when it improved),
         ``work_seconds``.
+    cluster_cg : dict or None
+        What :func:`~solvers.layout.cluster_cg.cluster_cg` did (None: it did not run): its
+        LP value, ``bound``, columns, rounds, dive, MIP plan cost and the cost ``before``.
+    bound : float
+        A valid lower bound of the whole problem found on the way (the column generation's
+        Lagrangian bound), ``-inf`` when none.
     """
 
     open: np.ndarray
@@ -116,6 +124,8 @@ class LnsResult:
     converged: bool = False
     kicks: int = 0
     kernel: dict[str, object] | None = None
+    cluster_cg: dict[str, object] | None = None
+    bound: float = -np.inf
 
 
 def lns_applies(problem: FacilityProblem) -> bool:
@@ -602,6 +612,11 @@ def kernel_search(
     return restricted_mip(restricted, is_open, assign, budget, k=KERNEL_PAIRS, seed=seed)
 
 
+#: Share of the :func:`capacitated_start` budget left after the first LNS that the column
+#: generation gets where clusters are small (:mod:`solvers.layout.cluster_cg`).
+CG_SHARE = 0.6
+
+
 #: Largest facilities × customers of :func:`capacitated_start`: its density and LP starts and
 #: location–allocation build dense matrices (8 bytes a cell; fnl4461's 19.9 M cells, 160 MB
 #: each; a whole 300-s run of fnl4461_0020 peaked at 12 GB resident). Above the heuristics' ``MAX_DENSE`` (6 M) only those two starts run
@@ -660,6 +675,7 @@ def capacitated_start(
     lp_first: bool = True,
     iterate: bool = False,
     kernel_lp_pairs: int | None = None,
+    cluster_cg: bool = False,
 ) -> LnsResult | None:
     """A start, then :func:`capacitated_lns`, all on one work budget (deterministic).
 
@@ -682,6 +698,11 @@ def capacitated_start(
     ``kernel_lp_pairs``: after the first LNS, :func:`kernel_search` with an LP of this many
     pairs per customer, on ``KERNEL_SHARE`` of the budget left (skipped when the LP would
     exceed ``KERNEL_MAX_LP_PAIRS``).
+
+    ``cluster_cg``: after the first LNS, where clusters are small
+    (:func:`~solvers.layout.cluster_cg.cluster_cg_applies`), the set-partitioning column
+    generation, its dive and restricted master MIP on ``CG_SHARE`` of the budget left; its
+    Lagrangian bound is kept in ``bound``.
 
     ``iterate``: when the LNS has converged with budget left, an iterated local search spends
     the rest (:func:`_iterated`: a random kick of a few nearby medians, the LNS around it, the
@@ -764,6 +785,20 @@ def capacitated_start(
                     res.objective = solution_cost(problem, *better)
                     res.improvements += 1
             work.absorb(glob)
+    if cluster_cg and cluster_cg_applies(problem) and not (stop is not None and stop.is_set()):
+        part = work.share(CG_SHARE)
+        found_cg = run_cluster_cg(problem, res.open, res.assign, part, seed=seed)
+        work.absorb(part)
+        res.cluster_cg = dict(found_cg.report, work_seconds=round(part.used, 3))
+        res.bound = max(res.bound, found_cg.bound)
+        if found_cg.plan is not None:
+            res.open, res.assign = found_cg.plan
+            res.objective = solution_cost(problem, *found_cg.plan)
+            res.improvements += 1
+            res.history.append((time.perf_counter() - t_start, res.objective))
+            if progress is not None:
+                now = time.perf_counter() - (t_start if t0 is None else t0)
+                progress(ProgressEvent(now, res.objective, found_cg.bound, "cluster_cg"))
     if (
         kernel_lp_pairs is not None
         and problem.n_customers * kernel_lp_pairs <= KERNEL_MAX_LP_PAIRS
@@ -985,6 +1020,8 @@ def _then(before: LnsResult, after: LnsResult) -> LnsResult:
     after.history = before.history + after.history
     after.start_objective = before.start_objective
     after.kernel = before.kernel if after.kernel is None else after.kernel
+    after.cluster_cg = before.cluster_cg if after.cluster_cg is None else after.cluster_cg
+    after.bound = max(before.bound, after.bound)
     return after
 
 

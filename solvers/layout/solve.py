@@ -152,6 +152,13 @@ class FacilitySettings(BaseModel):
         "restricted to the sites its sparsified LP opens and the plan's medians "
         "(solvers.layout.capacitated.kernel_search).",
     )
+    lns_cluster_cg: bool = Field(
+        True,
+        description="CPMP with small clusters (solvers.layout.cluster_cg.cluster_cg_applies: "
+        "at most CG_MAX_CLUSTER customers per median): after the first LNS, the "
+        "set-partitioning column generation, a dive and the restricted master MIP; its "
+        "Lagrangian bound is reported.",
+    )
     lns_mip_share: float = Field(
         0.5,
         ge=0,
@@ -683,6 +690,7 @@ def _solve_capacitated(
             if big and settings.lns_kernel and not open_moves_apply(problem)
             else None
         ),
+        cluster_cg=settings.lns_cluster_cg,
     )
     given = None
     extra: dict[str, object] = {}
@@ -699,6 +707,7 @@ def _solve_capacitated(
             "lns_converged": lns.converged,
             "lns_kicks": lns.kicks,
             "lns_kernel": lns.kernel,
+            "cluster_cg": lns.cluster_cg,
         }
     # a converged LNS would polish the same plan again (lns_deterministic) unless the MIP's
     # plan is taken: otherwise the MIP gets it all
@@ -749,6 +758,11 @@ def _solve_capacitated(
         deadline=t0 + settings.time_limit - POLISH_FINISH_SHARE * reserve,
     )
     cut = list(budget.cut) + mip_cut + list(out.info.get("lns_cut", []))  # type: ignore[call-overload]
+    if lns is not None and lns.bound > out.bound:
+        # the column generation's Lagrangian bound (valid for the whole problem)
+        out.bound = float(min(lns.bound, out.objective))
+        if out.bound >= out.objective - max(1e-6 * abs(out.objective), 1e-6):
+            out.status = "optimal"
     out.info["wall_cap_stages"] = cut  # stages a wall-clock safety cap stopped
     out.info["deterministic"] = bool(not cut and given is not None)
     return out
