@@ -58,6 +58,9 @@ CG_MAX_ROUNDS = 400
 CG_DIVE_ROUNDS = 50
 #: A dive step fixes every free column the LP takes above this value (else the largest).
 CG_DIVE_FIX = 0.9
+#: The dive's share of the budget left after the pricing rounds; the master MIP gets the rest
+#: (u724_125 at 300 s: without a share the dive spent it all and the MIP never ran).
+CG_DIVE_SHARE = 0.6
 #: Calibrated charges (2-core machine, ali535_150 from a plan at +37 %: 330 M knapsack cells in
 #: 17.5 s; 122,738 simplex iterations on 1,071 rows in 37.8 s): one knapsack cell, one simplex
 #: iteration per master row (also the MIP's), one MIP node per nonzero of the master.
@@ -282,7 +285,9 @@ def cluster_cg(
     used = np.zeros(m, dtype=bool)
     covered = np.zeros(n, dtype=bool)
 
-    def price_rounds(limit: int, smooth: bool) -> tuple[float, np.ndarray] | None:
+    def price_rounds(
+        limit: int, smooth: bool, budget: WorkBudget
+    ) -> tuple[float, np.ndarray] | None:
         """Pricing rounds to convergence (or ``limit``); the last LP's value and duals."""
         stab: np.ndarray | None = None
         best_lb = -np.inf
@@ -325,7 +330,7 @@ def cluster_cg(
                 return last
         return last
 
-    res = price_rounds(CG_MAX_ROUNDS, smooth=True)
+    res = price_rounds(CG_MAX_ROUNDS, smooth=True, budget=budget)
     if res is None:
         out.columns = len(master.site)
         return out
@@ -335,10 +340,12 @@ def cluster_cg(
     pricer.cells = 0
     out.bound = _lagrangian(pricer, dual[:n], vals, p)
 
-    # dive: fix what the LP takes, price again, until the LP passes the incumbent
+    # dive: fix what the LP takes, price again, until the LP passes the incumbent; on its
+    # share, so that the master MIP keeps the rest (u724_125: the dive took it all)
     fixed: list[int] = []
     z = out.lp
-    while not covered.all() and z < incumbent and not budget.exhausted("cluster_cg"):
+    dive = budget.share(CG_DIVE_SHARE)
+    while not covered.all() and z < incumbent and not dive.exhausted("cluster_cg"):
         lam = master.values()
         free = np.array(
             [
@@ -361,10 +368,11 @@ def cluster_cg(
             used[site] = True
             covered[mem] = True
             fixed.append(int(col))
-        step = price_rounds(CG_DIVE_ROUNDS, smooth=False)
+        step = price_rounds(CG_DIVE_ROUNDS, smooth=False, budget=dive)
         if step is None:
             break
         z = step[0]
+    budget.absorb(dive)
     out.dive_fixed = len(fixed)
     for col in fixed:
         master.fix(col, 0.0)
