@@ -113,7 +113,9 @@ def summary_notes(
         "its own LP branch-and-bound for uncapacitated problems; Lagrangian + HiGHS MIP on the "
         "classical formulation for capacitated ones, with the work-limited start + LNS "
         "(solvers/layout/cap_start.py, capacitated.py) first for capacitated p-median above "
-        "40,000 pairs, and the open-set search with exact assignments (open_search.py) around "
+        "40,000 pairs (with a set-partitioning column generation, cluster_cg.py, where a "
+        "median serves at most 6 customers on average), and the open-set search with exact "
+        "assignments (open_search.py) around "
         "the MIP for smaller single-source capacitated ones; baseline = dense PuLP + CBC, "
         "1 thread; "
         "time_ratio = baseline time / our time.",

@@ -23,9 +23,11 @@ ali535_150 against a best-known 1032.3.
   (work-charged, deterministic) gives the plan.
 
 On ali535_150 from a plan at +37 %: LP 1005.3 in 19 s, the pool's MIP 1057.6 (+2.5 %); with the
-dive's columns, 1040.7 (+0.8 %). Work is charged from counts (DP cells, simplex iterations,
-MIP nodes), so the same seed gives the same plan under any load unless the wall-clock cap
-struck (recorded in ``budget.cut``).
+dive's columns, 1037.6 (+0.5 %) in 101 s. Work is charged from counts (DP cells, simplex
+iterations, MIP nodes), so the same seed gives the same plan under any load unless the
+wall-clock cap struck (recorded in ``budget.cut``). The charges under-count the wall time
+(the master MIP's root does more than its simplex iterations; the master LP's iterations
+grow dearer with the pool): at 300 s the safety caps stopped later stages on ali535_100.
 """
 
 from __future__ import annotations
