@@ -792,13 +792,7 @@ def capacitated_start(
         res.cluster_cg = dict(found_cg.report, work_seconds=round(part.used, 3))
         res.bound = max(res.bound, found_cg.bound)
         if found_cg.plan is not None:
-            res.open, res.assign = found_cg.plan
-            res.objective = solution_cost(problem, *found_cg.plan)
-            res.improvements += 1
-            res.history.append((time.perf_counter() - t_start, res.objective))
-            if progress is not None:
-                now = time.perf_counter() - (t_start if t0 is None else t0)
-                progress(ProgressEvent(now, res.objective, found_cg.bound, "cluster_cg"))
+            _take(problem, res, found_cg.plan, "cluster_cg", t_start, t0, progress, found_cg.bound)
     if (
         kernel_lp_pairs is not None
         and problem.n_customers * kernel_lp_pairs <= KERNEL_MAX_LP_PAIRS
@@ -818,14 +812,8 @@ def capacitated_start(
         work.absorb(part)
         res.kernel["work_seconds"] = round(part.used, 3)
         if better is not None:
-            res.open, res.assign = better
-            res.objective = solution_cost(problem, *better)
+            _take(problem, res, better, "kernel", t_start, t0, progress)
             res.kernel["after"] = res.objective
-            res.improvements += 1
-            res.history.append((time.perf_counter() - t_start, res.objective))
-            if progress is not None:
-                now = time.perf_counter() - (t_start if t0 is None else t0)
-                progress(ProgressEvent(now, res.objective, None, "kernel"))
     # then large and small sub-problems in turn to the end of the budget: each kind's local
     # optimum is often not the other's (u724_030: the large LNS converged at +2.17 % after
     # 34 s; an LNS with small sub-problems from there reached +0.94 %)
@@ -1011,6 +999,26 @@ def _iterated(
                 progress(ProgressEvent(time.perf_counter() - since, value, None, "lns"))
     best.kicks = rounds
     return best
+
+
+def _take(
+    problem: FacilityProblem,
+    res: LnsResult,
+    plan: tuple[np.ndarray, np.ndarray],
+    stage: str,
+    t_start: float,
+    t0: float | None,
+    progress: ProgressFn | None,
+    bound: float | None = None,
+) -> None:
+    """Make ``plan`` (cheaper, from ``stage``) the search's plan: counts, history, progress."""
+    res.open, res.assign = plan
+    res.objective = solution_cost(problem, *plan)
+    res.improvements += 1
+    res.history.append((time.perf_counter() - t_start, res.objective))
+    if progress is not None:
+        now = time.perf_counter() - (t_start if t0 is None else t0)
+        progress(ProgressEvent(now, res.objective, bound, stage))
 
 
 def _then(before: LnsResult, after: LnsResult) -> LnsResult:

@@ -32,7 +32,7 @@ grow dearer with the pool): at 300 s the safety caps stopped later stages on ali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -107,6 +107,8 @@ class ClusterCgResult:
         The restricted master MIP's plan cost.
     converged : bool
         The pricing rounds ended with no improving column (not on the budget).
+    before : float
+        Cost of the incumbent it started from.
     """
 
     plan: tuple[np.ndarray, np.ndarray] | None = None
@@ -117,7 +119,25 @@ class ClusterCgResult:
     dive_fixed: int = 0
     mip_objective: float | None = None
     converged: bool = False
-    report: dict[str, object] = field(default_factory=dict)
+    before: float = np.inf
+
+    @property
+    def report(self) -> dict[str, object]:
+        """The figures as a JSON-friendly dict (``info["cluster_cg"]``)."""
+
+        def value(x: float) -> float | None:
+            return round(x, 6) if np.isfinite(x) else None
+
+        return {
+            "lp": value(self.lp),
+            "bound": value(self.bound),
+            "columns": self.columns,
+            "rounds": self.rounds,
+            "converged": self.converged,
+            "dive_fixed": self.dive_fixed,
+            "mip": self.mip_objective,
+            "before": value(self.before),
+        }
 
 
 class _Master:
@@ -281,6 +301,7 @@ def cluster_cg(
         if members.size:
             master.add(site, members, column_cost(site, members))
     n_start = len(master.site)
+    out.before = incumbent
     used = np.zeros(m, dtype=bool)
     covered = np.zeros(n, dtype=bool)
 
@@ -388,16 +409,6 @@ def cluster_cg(
             out.mip_objective = cost
             if cost < incumbent - 1e-9 * max(1.0, abs(incumbent)):
                 out.plan = (new_open, new_assign)
-    out.report = {
-        "lp": round(out.lp, 6),
-        "bound": round(out.bound, 6),
-        "columns": out.columns,
-        "rounds": out.rounds,
-        "converged": out.converged,
-        "dive_fixed": out.dive_fixed,
-        "mip": out.mip_objective,
-        "before": incumbent,
-    }
     return out
 
 

@@ -758,7 +758,7 @@ def _solve_capacitated(
         deadline=t0 + settings.time_limit - POLISH_FINISH_SHARE * reserve,
     )
     cut = list(budget.cut) + mip_cut + list(out.info.get("lns_cut", []))  # type: ignore[call-overload]
-    if lns is not None and lns.bound > out.bound:
+    if lns is not None and lns.bound > out.bound and out.status == "feasible":
         # the column generation's Lagrangian bound (valid for the whole problem)
         out.bound = float(min(lns.bound, out.objective))
         if out.bound >= out.objective - max(1e-6 * abs(out.objective), 1e-6):
