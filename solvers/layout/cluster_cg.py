@@ -43,7 +43,8 @@ from solvers.layout.problem import FacilityProblem
 
 #: Mean customers per median up to which the column generation runs (ali535_150 3.6,
 #: ali535_100 5.4; with larger clusters the knapsacks and the master's LP grow and the
-#: compact model's LP is tight enough: ali535_050 (10.7) tailed off past 90 s).
+#: compact model's LP is tight enough). With 12 at 300 s: ali535_050 (10.7) +1.88 → +1.32 %,
+#: but lin318_040 (8.0) best-known → +1.79 % and u724_075 (9.7) +0.29 → +0.75 %.
 CG_MAX_CLUSTER = 6.0
 #: Largest customer count (the master has one row per customer and site).
 CG_MAX_CUSTOMERS = 1_000
