@@ -165,6 +165,9 @@ class _Master:
         self.cost: list[float] = []
         self.nnz = 0
         self.keys: set[tuple[int, bytes]] = set()
+        # every column's members end to end, for the vectorised test in free()
+        self.flat: list[int] = []
+        self.starts: list[int] = []
 
     def add(self, site: int, members: np.ndarray, cost: float) -> bool:
         members = np.sort(members)
@@ -177,8 +180,16 @@ class _Master:
         self.site.append(site)
         self.members.append(members)
         self.cost.append(cost)
+        self.starts.append(len(self.flat))
+        self.flat.extend(members.tolist())
         self.nnz += idx.size
         return True
+
+    def free(self, used: np.ndarray, covered: np.ndarray) -> np.ndarray:
+        """Columns whose site is not in ``used`` and none of whose members is ``covered``
+        (every column has members)."""
+        hit = np.logical_or.reduceat(covered[np.asarray(self.flat)], np.asarray(self.starts))
+        return ~used[np.asarray(self.site)] & ~hit
 
     def solve(self, budget: WorkBudget) -> tuple[float, np.ndarray] | None:
         """The LP's value and duals, charged per simplex iteration and row."""
@@ -234,8 +245,6 @@ class _Pricer:
         dp = np.zeros(cap + 1)
         keep = np.zeros((items.size, cap + 1), dtype=bool)
         for t, (i, wt) in enumerate(zip(items, weights, strict=True)):
-            if wt > cap:
-                continue
             take = dp[: cap + 1 - wt] + profit[i]
             better = take > dp[wt:] + 1e-12
             keep[t, wt:] = better
@@ -249,15 +258,23 @@ class _Pricer:
         return float(dp[cap]), np.asarray(chosen[::-1], dtype=np.int64)
 
     def round(
-        self, pi: np.ndarray, exact: bool, used: np.ndarray, covered: np.ndarray | None
+        self,
+        pi: np.ndarray,
+        exact: bool,
+        used: np.ndarray,
+        covered: np.ndarray | None,
+        budget: WorkBudget,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Every site's best value and cluster (0 and empty for sites in ``used``)."""
+        """Every site's best value and cluster (0 and empty for sites in ``used``), its
+        knapsack cells charged to ``budget``."""
+        self.cells = 0
         vals = np.zeros(self.c.shape[0])
         found: list[np.ndarray] = [np.zeros(0, np.int64)] * self.c.shape[0]
         for s in self.sites:
             if used[s]:
                 continue
             vals[s], found[s] = self.best(int(s), pi, exact, covered)
+        budget.charge(CG_SECONDS_PER_DP_CELL * self.cells)
         return vals, found
 
 
@@ -326,9 +343,8 @@ def cluster_cg(
             added = 0
             while True:
                 sep = pi if stab is None or alpha == 0.0 else alpha * stab + (1 - alpha) * pi
-                vals, found = pricer.round(sep, False, used, covered if covered.any() else None)
-                budget.charge(CG_SECONDS_PER_DP_CELL * pricer.cells)
-                pricer.cells = 0
+                skip = covered if covered.any() else None
+                vals, found = pricer.round(sep, False, used, skip, budget)
                 if smooth and not covered.any():
                     lb = _lagrangian(pricer, sep, vals, p)
                     if lb > best_lb:
@@ -356,23 +372,14 @@ def cluster_cg(
         out.columns = len(master.site)
         return out
     out.lp, dual = res
-    vals, _ = pricer.round(dual[:n], True, used, None)
-    budget.charge(CG_SECONDS_PER_DP_CELL * pricer.cells)
-    pricer.cells = 0
+    vals, _ = pricer.round(dual[:n], True, used, None, budget)
     out.bound = _lagrangian(pricer, dual[:n], vals, p)
 
     # dive: fix what the LP takes, price again, until the LP passes the incumbent
     fixed: list[int] = []
     z = out.lp
     while not covered.all() and z < incumbent and not budget.exhausted("cluster_cg"):
-        lam = master.values()
-        free = np.array(
-            [
-                not used[s] and not covered[mem].any()
-                for s, mem in zip(master.site, master.members, strict=True)
-            ]
-        )
-        lam = np.where(free, lam, -1.0)
+        lam = np.where(master.free(used, covered), master.values(), -1.0)
         pick = np.flatnonzero(lam > CG_DIVE_FIX)
         if pick.size == 0:
             top = int(np.argmax(lam))
@@ -397,9 +404,8 @@ def cluster_cg(
     out.columns = len(master.site)
 
     # the restricted master as a MIP over every column, from the incumbent
-    plan = _master_mip(master, n_start, budget, seed)
-    if plan is not None:
-        cols = plan
+    cols = _master_mip(master, n_start, budget, seed)
+    if cols is not None:
         new_open = np.zeros(m, dtype=bool)
         new_assign = -np.ones(n, dtype=np.int64)
         for col in cols:
