@@ -50,6 +50,7 @@ from solvers.layout.capacitated import (
     polish_assignment,
     solution_cost,
 )
+from solvers.layout.cluster_cg import cluster_cg_applies
 from solvers.layout.cpsat_model import solve_cpsat
 from solvers.layout.heuristics import (
     assign_cheapest,
@@ -611,6 +612,15 @@ LNS_AUTO_ABOVE = 40_000
 #: node limit on rl1304_200 (about 94k nonzeros; node 0 after 155 s), u724_030 (159k) or
 #: rl1304_010/050; lin318_040 (27.7k) reached it with its best plan at node 320.
 PLAN_MIP_MAX_NNZ = 90_000
+#: ... and above this product of those nonzeros and the customers (a root simplex iteration
+#: costs about one pass over the customer rows, and their number grows with the rows), except
+#: where the column generation gives the plan (its master MIP plays that part; those rows were
+#: measured on this routing). Measured at 300 s: lin318_015 (19.6 M) proved its optimum at
+#: 146 s and lin318_040 (8.7 M) took its plan at node 320, while ali535_050 (58.8k nonzeros,
+#: 31.5 M) was at node 168 of 169 after 132 s of root heuristics, with 57 customers on their
+#: fallback: +1.88 % that way, +0.92 % on the LNS's route. The CG rows from 15.5 M (ali535_150)
+#: to 36.7 M (u724_125) never reached their node limit either.
+PLAN_MIP_MAX_ROOT_WORK = 25_000_000
 
 
 def _plan_mip_nnz(problem: FacilityProblem, settings: FacilitySettings) -> int:
@@ -622,6 +632,17 @@ def _plan_mip_nnz(problem: FacilityProblem, settings: FacilitySettings) -> int:
         k = settings.k_nearest or _auto_k(problem)
         pairs = min(problem.n_pairs, problem.n_customers * k)
     return _model_nnz(pairs, problem.n_facilities)
+
+
+def _plan_mip_too_big(problem: FacilityProblem, settings: FacilitySettings) -> bool:
+    """Whether the MIP's plan is not taken (``PLAN_MIP_MAX_NNZ``, ``PLAN_MIP_MAX_ROOT_WORK``):
+    then the LNS gets ``lns_large_share`` and the kernel and iterated searches."""
+    nnz = _plan_mip_nnz(problem, settings)
+    if nnz > PLAN_MIP_MAX_NNZ:
+        return True
+    if settings.lns_cluster_cg and cluster_cg_applies(problem):
+        return False
+    return nnz * problem.n_customers > PLAN_MIP_MAX_ROOT_WORK
 
 
 def _model_nnz(n_pairs: int, n_facilities: int) -> int:
@@ -661,15 +682,16 @@ def _solve_capacitated(
     adds its bound (``optimal`` when the plan meets it) and, when it proves a better plan
     optimal, that plan (then the answer is the optimum). With ``lns_deterministic=False`` an
     unproven MIP incumbent that beats the plan is used too (better, but load-dependent).
-    Above ``PLAN_MIP_MAX_NNZ`` the MIP's plan is not taken and the LNS gets
-    ``lns_large_share`` of the limit instead of ``lns_start_share``.
+    Above ``PLAN_MIP_MAX_NNZ`` or ``PLAN_MIP_MAX_ROOT_WORK`` (:func:`_plan_mip_too_big`) the
+    MIP's plan is not taken and the LNS gets ``lns_large_share`` of the limit instead of
+    ``lns_start_share``.
     """
     reasons = explain_infeasible(problem)
     if reasons:
         raise InfeasiblePlan(reasons)
     # where the MIP's root alone outlasts its share of the clock, its plan is never taken:
     # that time goes to the LNS (deterministic: decided from the model's size)
-    big = _plan_mip_nnz(problem, settings) > PLAN_MIP_MAX_NNZ
+    big = _plan_mip_too_big(problem, settings)
     share = settings.lns_large_share if big else settings.lns_start_share
     budget = WorkBudget.start(settings.time_limit * share)
     # the safety cap stays inside the time limit (2.5 × a 70 % share would not) and leaves the

@@ -44,7 +44,13 @@ from solvers.layout.capacitated import (
 from solvers.layout.heuristics import capacitated_local_search
 from solvers.layout.highs_model import solve_highs
 from solvers.layout.open_search import lp_rounded_start, open_set_search
-from solvers.layout.solve import _lns_first, _plan_mip_nnz, _repair_fallbacks, _repair_plan
+from solvers.layout.solve import (
+    _lns_first,
+    _plan_mip_nnz,
+    _plan_mip_too_big,
+    _repair_fallbacks,
+    _repair_plan,
+)
 
 
 def line_cpmp() -> FacilityProblem:
@@ -428,6 +434,27 @@ def test_plan_mip_size_estimate() -> None:
     assert _plan_mip_nnz(small, FacilitySettings()) == 4 * 400 + 2 * 20
     sparse = FacilitySettings(sparsify_above=100, k_nearest=5)
     assert _plan_mip_nnz(small, sparse) == 4 * 20 * 5 + 2 * 20
+
+
+def test_plan_mip_routing_by_nonzeros_and_root_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MIP's plan is not taken above PLAN_MIP_MAX_NNZ, or above PLAN_MIP_MAX_ROOT_WORK
+    (nonzeros × customers: 1,640 × 20 here) unless the column generation gives the plan."""
+    from solvers.layout.cluster_cg import cluster_cg_applies
+
+    large_clusters = random_cpmp(1, 20, 2)  # 10 customers per median: no column generation
+    small_clusters = random_cpmp(1, 20, 5)  # 4 per median
+    assert not cluster_cg_applies(large_clusters) and cluster_cg_applies(small_clusters)
+    on = FacilitySettings()
+    assert not _plan_mip_too_big(large_clusters, on)
+    monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_ROOT_WORK", 1640 * 20)
+    assert not _plan_mip_too_big(large_clusters, on)  # at the limit, not above it
+    monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_ROOT_WORK", 1640 * 20 - 1)
+    assert _plan_mip_too_big(large_clusters, on)
+    assert not _plan_mip_too_big(small_clusters, on)
+    assert _plan_mip_too_big(small_clusters, on.model_copy(update={"lns_cluster_cg": False}))
+    monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_ROOT_WORK", 10**12)
+    monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_NNZ", 1639)
+    assert _plan_mip_too_big(large_clusters, on) and _plan_mip_too_big(small_clusters, on)
 
 
 def test_large_plan_mip_gives_its_time_to_the_lns(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1076,10 +1103,36 @@ def test_kernel_search_leaves_the_swap_plan() -> None:
     report: dict[str, object] = {}
     found = kernel_search(pb, *start, WorkBudget.start(5.0), lp_pairs=8, report=report)
     assert found is not None
-    assert report["sites"] == 4
+    assert report["sites"] == [4]  # the second bucket adds no site: solved once
     assert solution_cost(pb, *found) == 34.0
     assert int(found[0].sum()) == 3
     assert evaluate(pb, found[0], no_modules(pb), found[1])[1] == []
+
+
+def test_kernel_search_grows_the_kernel_in_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sites the LP opens at least half join the plan's medians (1, 3, 7) first; those it
+    opens less follow in a second restricted MIP, from the first one's plan."""
+    import solvers.layout.capacitated as capacitated_module
+    from solvers.layout.capacitated import kernel_search
+
+    pb = eight_point_cpmp()
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert start is not None
+    y = np.zeros(pb.n_facilities)
+    y[0], y[5] = 0.6, 0.3
+    monkeypatch.setattr(capacitated_module, "sparse_lp_open", lambda *a, **k: (y, 30.0))
+    report: dict[str, object] = {}
+    found = kernel_search(pb, *start, WorkBudget.start(5.0), lp_pairs=8, report=report)
+    assert report["sites"] == [4, 5] and report["lp"] == 30.0
+    assert found is not None and solution_cost(pb, *found) < 41.0
+    assert set(np.flatnonzero(found[0])) <= {0, 1, 3, 5, 7}
+    assert evaluate(pb, found[0], no_modules(pb), found[1])[1] == []
+    # an LP that opens no other site leaves one kernel: the plan's medians
+    none = np.zeros(pb.n_facilities)
+    monkeypatch.setattr(capacitated_module, "sparse_lp_open", lambda *a, **k: (none, 30.0))
+    report = {}
+    kernel_search(pb, *start, WorkBudget.start(5.0), lp_pairs=8, report=report)
+    assert report["sites"] == [3]
 
 
 def test_kernel_search_needs_exactly_p_and_a_budget() -> None:
