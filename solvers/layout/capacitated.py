@@ -602,8 +602,9 @@ def kernel_search(
     +2.23 % to +0.12 % with 36). A kernel search in the sense of Angelelli, Mansini and
     Speranza (Computers & OR 37, 2010), with two buckets. Returns the plan when it is
     cheaper, else ``None`` (also when the LP does not finish before the safety cap).
-    ``report`` (optional) receives ``sites`` (the size of each kernel solved) and ``lp`` (the
-    LP's value).
+    ``report`` (optional) receives ``sites`` (the size of each kernel solved), ``gains`` (what
+    each one's MIP took off the plan's cost), ``cut`` (whether the safety cap stopped it) and
+    ``lp`` (the LP's value).
     """
     if problem.p is None or problem.p_limit != "exactly" or budget.exhausted("kernel"):
         return None
@@ -615,6 +616,8 @@ def kernel_search(
     plan: tuple[np.ndarray, np.ndarray] = (is_open, np.asarray(assign, dtype=np.int64))
     better: tuple[np.ndarray, np.ndarray] | None = None
     tried: list[int] = []
+    gains: list[float] = []
+    cut: list[bool] = []
     kernel = is_open.copy()
     for i, least in enumerate(KERNEL_BUCKETS_Y):
         kernel = kernel | (y > least) | plan[0]  # each bucket's kernel holds the last one
@@ -627,10 +630,13 @@ def kernel_search(
         part = budget.share(1.0 / (len(KERNEL_BUCKETS_Y) - i))
         found = restricted_mip(restricted, *plan, part, k=KERNEL_PAIRS, seed=seed)
         budget.absorb(part)
+        cut.append(bool(part.cut))
+        before = solution_cost(problem, *plan)
         if found is not None:
             plan = better = found
+        gains.append(before - solution_cost(problem, *plan))
     if report is not None:
-        report.update(sites=tried, lp=value)
+        report.update(sites=tried, gains=gains, cut=cut, lp=value)
     return better
 
 
