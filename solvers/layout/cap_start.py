@@ -541,11 +541,13 @@ LP_START_SIMPLEX_ITERATIONS = 30_000
 
 def sparse_lp_open(
     problem: FacilityProblem, budget: WorkBudget, k: int, stage: str, *, seed: int = 0
-) -> tuple[np.ndarray, float] | None:
+) -> tuple[np.ndarray, float, np.ndarray] | None:
     """The LP relaxation with each customer kept to its ``k`` cheapest allowed pairs (a
     prohibitive fallback keeps it feasible), by dual simplex then interior point after
-    ``LP_START_SIMPLEX_ITERATIONS``, charged to ``budget``: its ``y`` per facility and its
-    value, or ``None`` when the safety cap stopped it (recorded as ``stage``)."""
+    ``LP_START_SIMPLEX_ITERATIONS``, charged to ``budget``: its ``y`` per facility, its value
+    and the duals of its "served once" rows, or ``None`` when the safety cap stopped it
+    (recorded as ``stage``). The value bounds nothing (pairs are dropped); the duals give a
+    bound through :func:`~solvers.layout.cluster_cg.lagrangian_bound`."""
     allowed = ~problem.forbidden
     rank = _ranked(problem, allowed[problem.pair_facility])
     big = float(np.abs(problem.pair_cost).max(initial=1.0)) * 100.0 + 1e6
@@ -562,7 +564,11 @@ def sparse_lp_open(
     if raw.info.get("lp_status") != "Optimal":
         budget.exhausted(stage)  # records the cut when the safety cap stopped the LP
         return None
-    return np.asarray(raw.info["lp_open"], dtype=float), float(raw.objective)
+    return (
+        np.asarray(raw.info["lp_open"], dtype=float),
+        float(raw.objective),
+        np.asarray(raw.info["duals"], dtype=float),
+    )
 
 
 def lp_start(

@@ -60,7 +60,7 @@ from solvers.layout.cap_start import (
     work_mip,
 )
 from solvers.layout.cluster_cg import cluster_cg as run_cluster_cg
-from solvers.layout.cluster_cg import cluster_cg_applies
+from solvers.layout.cluster_cg import cluster_cg_applies, lagrangian_bound
 from solvers.layout.heuristics import (
     capacitated_applies,
     capacitated_local_search,
@@ -108,7 +108,7 @@ class LnsResult:
         LP value, ``bound``, columns, rounds, dive, MIP plan cost and the cost ``before``.
     bound : float
         A valid lower bound of the whole problem found on the way (the column generation's
-        Lagrangian bound), ``-inf`` when none.
+        Lagrangian bound, or the kernel LP's: :func:`kernel_search`), ``-inf`` when none.
     """
 
     open: np.ndarray
@@ -603,8 +603,10 @@ def kernel_search(
     Speranza (Computers & OR 37, 2010), with two buckets. Returns the plan when it is
     cheaper, else ``None`` (also when the LP does not finish before the safety cap).
     ``report`` (optional) receives ``sites`` (the size of each kernel solved), ``gains`` (what
-    each one's MIP took off the plan's cost), ``cut`` (whether the safety cap stopped it) and
-    ``lp`` (the LP's value).
+    each one's MIP took off the plan's cost), ``cut`` (whether the safety cap stopped it),
+    ``lp`` (the LP's value, not a bound: pairs are dropped) and ``bound`` (the Lagrangian
+    bound of the whole problem at the LP's duals, :func:`~solvers.layout.cluster_cg.
+    lagrangian_bound`; ``-inf`` where its knapsacks do not apply).
     """
     if problem.p is None or problem.p_limit != "exactly" or budget.exhausted("kernel"):
         return None
@@ -612,7 +614,9 @@ def kernel_search(
     lp = sparse_lp_open(problem, budget, lp_pairs, "kernel", seed=seed)
     if lp is None:
         return None
-    y, value = lp
+    y, value, duals = lp
+    # the LP's duals give a bound of the whole problem (charged, like all work)
+    bound = lagrangian_bound(problem, duals, budget)
     plan: tuple[np.ndarray, np.ndarray] = (is_open, np.asarray(assign, dtype=np.int64))
     better: tuple[np.ndarray, np.ndarray] | None = None
     tried: list[int] = []
@@ -636,7 +640,7 @@ def kernel_search(
             plan = better = found
         gains.append(before - solution_cost(problem, *plan))
     if report is not None:
-        report.update(sites=tried, gains=gains, cut=cut, lp=value)
+        report.update(sites=tried, gains=gains, cut=cut, lp=value, bound=bound)
     return better
 
 
@@ -839,6 +843,7 @@ def capacitated_start(
         )
         work.absorb(part)
         res.kernel["work_seconds"] = round(part.used, 3)
+        res.bound = max(res.bound, float(res.kernel.get("bound", -np.inf)))  # type: ignore[arg-type]
         if better is not None:
             _take(problem, res, better, "kernel", t_start, t0, progress)
             res.kernel["after"] = res.objective

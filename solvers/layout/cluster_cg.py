@@ -74,19 +74,10 @@ CG_SECONDS_PER_LP = 2.0e-3
 def cluster_cg_applies(problem: FacilityProblem) -> bool:
     """Exactly p, a single seat pool with integral loads and capacities, no fixed-open sites,
     clusters of at most ``CG_MAX_CLUSTER`` customers on average, at most ``CG_MAX_CUSTOMERS``."""
-    if not single_source_capacitated(problem) or problem.p is None:
+    if not knapsack_bound_applies(problem):
         return False
-    if problem.p_limit != "exactly" or problem.fixed_open.any() or problem.p < 1:
-        return False
-    if problem.n_customers > CG_MAX_CUSTOMERS:
-        return False
-    if problem.n_customers > CG_MAX_CLUSTER * problem.p:
-        return False
-    cap = problem.capacity[~problem.forbidden, 0]
-    if not np.isfinite(cap).all() or cap.max(initial=0.0) > CG_MAX_CAPACITY:
-        return False
-    load = problem.pair_load
-    return bool(np.all(load == np.round(load)) and np.all(cap == np.round(cap)))
+    n = problem.n_customers
+    return n <= CG_MAX_CUSTOMERS and n <= CG_MAX_CLUSTER * int(problem.p or 0)
 
 
 @dataclass
@@ -224,8 +215,10 @@ class _Pricer:
         self.open_cost = np.asarray(problem.open_cost, dtype=float)
         reach = np.isfinite(self.c) & (self.w <= self.cap[:, None])
         self.reach = reach
-        order = np.argsort(np.where(reach, self.c, np.inf), axis=1, kind="stable")
-        self.near = order[:, :k]
+        self.near = np.zeros((self.c.shape[0], 0), dtype=np.int64)
+        if k > 0:  # k = 0: exact pricing only
+            order = np.argsort(np.where(reach, self.c, np.inf), axis=1, kind="stable")
+            self.near = order[:, :k]
         self.cells = 0
 
     def best(
@@ -282,6 +275,34 @@ def _lagrangian(pricer: _Pricer, pi: np.ndarray, vals: np.ndarray, p: int) -> fl
     """``Σ π`` plus the ``p`` smallest reduced site values (any ``π``: a valid bound)."""
     reduced = pricer.open_cost[pricer.sites] - vals[pricer.sites]
     return float(pi.sum() + np.sort(reduced)[:p].sum())
+
+
+def knapsack_bound_applies(problem: FacilityProblem) -> bool:
+    """Exactly p, a single seat pool, no fixed-open sites, integral loads and capacities of
+    at most ``CG_MAX_CAPACITY`` (the knapsacks of :func:`lagrangian_bound`)."""
+    if not single_source_capacitated(problem) or problem.p is None:
+        return False
+    if problem.p_limit != "exactly" or problem.fixed_open.any() or problem.p < 1:
+        return False
+    cap = problem.capacity[~problem.forbidden, 0]
+    if not np.isfinite(cap).all() or cap.max(initial=0.0) > CG_MAX_CAPACITY:
+        return False
+    load = problem.pair_load
+    return bool(np.all(load == np.round(load)) and np.all(cap == np.round(cap)))
+
+
+def lagrangian_bound(problem: FacilityProblem, pi: np.ndarray, budget: WorkBudget) -> float:
+    """The Lagrangian bound of the whole problem at multipliers ``pi`` of the "served once"
+    rows: ``Σ π`` plus the ``p`` smallest (open cost − best knapsack value) over all pairs,
+    the knapsack cells charged to ``budget``. Valid for any ``pi``; the duals of an LP over
+    each customer's cheapest pairs (:func:`~solvers.layout.cap_start.sparse_lp_open`) give
+    about that LP's value. Needs :func:`knapsack_bound_applies`; ``-inf`` otherwise."""
+    if not knapsack_bound_applies(problem) or pi.shape != (problem.n_customers,):
+        return -np.inf
+    pricer = _Pricer(problem, 0)
+    used = np.zeros(problem.n_facilities, dtype=bool)
+    vals, _ = pricer.round(np.asarray(pi, dtype=float), True, used, None, budget)
+    return _lagrangian(pricer, np.asarray(pi, dtype=float), vals, int(problem.p or 0))
 
 
 def cluster_cg(

@@ -1120,16 +1120,23 @@ def test_kernel_search_grows_the_kernel_in_buckets(monkeypatch: pytest.MonkeyPat
     assert start is not None
     y = np.zeros(pb.n_facilities)
     y[0], y[5] = 0.6, 0.3
-    monkeypatch.setattr(capacitated_module, "sparse_lp_open", lambda *a, **k: (y, 30.0))
+    monkeypatch.setattr(
+        capacitated_module, "sparse_lp_open", lambda *a, **k: (y, 30.0, np.zeros(pb.n_customers))
+    )
     report: dict[str, object] = {}
     found = kernel_search(pb, *start, WorkBudget.start(5.0), lp_pairs=8, report=report)
     assert report["sites"] == [4, 5] and report["lp"] == 30.0
+    assert report["bound"] == 0.0  # zero duals: Σ π = 0 and no knapsack gains
     assert found is not None and solution_cost(pb, *found) < 41.0
     assert set(np.flatnonzero(found[0])) <= {0, 1, 3, 5, 7}
     assert evaluate(pb, found[0], no_modules(pb), found[1])[1] == []
     # an LP that opens no other site leaves one kernel: the plan's medians
     none = np.zeros(pb.n_facilities)
-    monkeypatch.setattr(capacitated_module, "sparse_lp_open", lambda *a, **k: (none, 30.0))
+    monkeypatch.setattr(
+        capacitated_module,
+        "sparse_lp_open",
+        lambda *a, **k: (none, 30.0, np.zeros(pb.n_customers)),
+    )
     report = {}
     kernel_search(pb, *start, WorkBudget.start(5.0), lp_pairs=8, report=report)
     assert report["sites"] == [3]

@@ -13,7 +13,12 @@ from solvers.benchdata import FacilityInstance
 from solvers.layout import FacilityProblem, evaluate
 from solvers.layout.cap_start import WorkBudget
 from solvers.layout.capacitated import capacitated_start, solution_cost
-from solvers.layout.cluster_cg import cluster_cg, cluster_cg_applies
+from solvers.layout.cluster_cg import (
+    cluster_cg,
+    cluster_cg_applies,
+    knapsack_bound_applies,
+    lagrangian_bound,
+)
 from solvers.layout.heuristics import capacitated_local_search
 from tests.solvers.test_layout_capacitated import (
     brute_force_cpmp,
@@ -99,6 +104,40 @@ def test_bound_never_passes_the_optimum_and_plans_are_feasible(seed: int, n: int
         assert evaluate(pb, res.plan[0], no_modules(pb), res.plan[1])[1] == []
 
 
+def test_lagrangian_bound_by_hand_on_the_pairs() -> None:
+    """π = 1 for the four left points and 0.5 for the pair {20, 21}: Σ π = 5. The profit of
+    a point at a site is π − distance: a site at 0..3 gains 1 from its own point and nothing
+    from the others (neighbours 0, the rest negative); at 20 or 21 its own point gives 0.5
+    and the other −0.5. Reduced values −1, −1, −1, −1, −0.5, −0.5: the 3 smallest sum to −3,
+    bound 2 (≤ the optimum 3). π = 0: bound 0."""
+    pb = pairs_cpmp()
+    pi = np.array([1.0, 1.0, 1.0, 1.0, 0.5, 0.5])
+    assert abs(lagrangian_bound(pb, pi, WorkBudget.start(5.0)) - 2.0) < 1e-9
+    assert lagrangian_bound(pb, np.zeros(6), WorkBudget.start(5.0)) == 0.0
+    assert lagrangian_bound(pb, np.zeros(5), WorkBudget.start(5.0)) == -np.inf  # wrong shape
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 8),
+    p=st.integers(2, 3),
+    scale=st.floats(0.0, 80.0),
+)
+def test_lagrangian_bound_never_passes_the_optimum(seed: int, n: int, p: int, scale: float) -> None:
+    """Any multipliers give a lower bound: random π ≤ ``scale`` on tiny CPMPs against the
+    enumerated optimum; the knapsack cells are charged."""
+    pb = random_cpmp(seed, n, p)
+    if not knapsack_bound_applies(pb):
+        return
+    optimum = brute_force_cpmp(pb)
+    pi = np.random.default_rng(seed).uniform(0.0, scale, size=n)
+    budget = WorkBudget.start(5.0)
+    assert lagrangian_bound(pb, pi, budget) <= optimum + 1e-6
+    if (pi > 1e-9).any():  # a point gains at its own site (distance 0): cells are charged
+        assert budget.used > 0
+
+
 def test_applies_to_small_integral_clusters_only(monkeypatch: pytest.MonkeyPatch) -> None:
     from solvers.layout import cluster_cg as module
 
@@ -112,6 +151,9 @@ def test_applies_to_small_integral_clusters_only(monkeypatch: pytest.MonkeyPatch
     fixed = pb.fixed_open.copy()
     fixed[0] = True
     assert not cluster_cg_applies(replace(pb, fixed_open=fixed))
+    assert not knapsack_bound_applies(replace(pb, fixed_open=fixed))
+    assert knapsack_bound_applies(replace(pb, p=1))  # any cluster size for the bound
+    assert not knapsack_bound_applies(replace(pb, pair_load=pb.pair_load + 0.5))
 
 
 def test_spent_budget_returns_no_plan() -> None:
