@@ -749,7 +749,17 @@ def _solve_capacitated(
     )
     inner = settings.model_copy(update={"time_limit": mip_end})
     plan_work = settings.time_limit * settings.lns_mip_share if take_mip else None
-    sol = _solve_facility(problem, inner, progress, stop, t0, given=given, plan_work=plan_work)
+    sol = _solve_facility(
+        problem,
+        inner,
+        progress,
+        stop,
+        t0,
+        given=given,
+        plan_work=plan_work,
+        # a repair of the MIP's plan after the clock stopped it must not pass the limit
+        repair_deadline=t0 + settings.time_limit - reserve,
+    )
     sol.info.update(extra)
     mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
     mip_cut: list[str] = []
@@ -800,13 +810,15 @@ def _solve_facility(
     t0: float,
     given: tuple[np.ndarray, np.ndarray] | None = None,
     plan_work: float | None = None,
+    repair_deadline: float | None = None,
 ) -> FacilitySolution:
     """Start heuristics, Lagrangian reduction, then the (sparsified) MIP.
 
     ``plan_work`` (calibrated seconds, HiGHS only) turns the MIP's answer into the best plan
     it found within a node limit set from this work (see ``PLAN_SECONDS_PER_NNZ_NODE`` and
     :func:`~solvers.layout.highs_model.solve_highs`'s ``plan_nodes``); the run still goes on
-    to the clock for the bound.
+    to the clock for the bound. ``repair_deadline`` (a ``time.perf_counter()`` value) is the
+    latest the repair of a plan left on fallbacks may run (:func:`_repair_plan`).
     """
     reasons = explain_infeasible(problem)
     if reasons:
@@ -995,7 +1007,9 @@ def _solve_facility(
         if used.size:
             # the relaxation's plan still uses fallbacks (out of time, or a plan within the
             # node limit): give those customers real facilities
-            assign = _repair_plan(full, raw.open, raw.modules, assign, settings.seed, info)
+            assign = _repair_plan(
+                full, raw.open, raw.modules, assign, settings.seed, info, repair_deadline
+            )
             status = "feasible"
         cand = (raw.open, raw.modules, assign)
         bound = min(raw.bound, lag_floor) if np.isfinite(lag_floor) else raw.bound
@@ -1017,6 +1031,7 @@ def _repair_plan(
     assign: np.ndarray,
     seed: int,
     info: dict[str, object],
+    deadline: float | None = None,
 ) -> np.ndarray:
     """A full assignment for a MIP plan that left customers (``assign`` −1) on their fallback.
 
@@ -1027,7 +1042,8 @@ def _repair_plan(
     node-limited GAP MIP (:func:`~solvers.layout.cap_start.gap_assign`, ``REPAIR_GAP_SECONDS``
     of work, from that repair), and the cheaper valid assignment is kept. ``info`` gets ``fallback_repair``
     (``gap`` or ``failed``) when the GAP ran, and ``fallback_repair_cut`` when its wall-clock
-    safety cap struck.
+    safety cap struck; that cap is ``deadline`` at the latest (ali535_025: the GAP after a MIP
+    stopped at 297.1 s ran its 12.5-s cap to 302.3 s of a 300-s limit).
     """
     used = np.flatnonzero(assign < 0)
     out = assign.copy()
@@ -1035,6 +1051,8 @@ def _repair_plan(
     if not lns_applies(problem):
         return out
     gap = WorkBudget.start(REPAIR_GAP_SECONDS)
+    if deadline is not None:
+        gap.cap = min(gap.cap, deadline)
     fixed = gap_assign(problem, open_, gap, start=out, seed=seed, k=10)
     info["fallback_repair"] = "gap" if fixed is not None else "failed"
     if gap.cut:

@@ -889,6 +889,19 @@ def test_repair_plan_reassigns_when_no_single_move_fits() -> None:
     info = {}
     out = _repair_plan(tight, open_, no_modules(pb), np.array([0, -1, 3, 0]), 0, info)
     assert info["fallback_repair"] == "failed" and (out >= 0).all()
+    # a deadline: the GAP's safety cap is never later
+    caps: list[float] = []
+
+    def spy(problem: FacilityProblem, open_: np.ndarray, budget: WorkBudget, **kw: object):  # type: ignore[no-untyped-def]
+        caps.append(budget.cap)
+        return None
+
+    deadline = time.perf_counter() + 0.5
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(solve_module, "gap_assign", spy)
+        out = _repair_plan(pb, open_, no_modules(pb), np.array([0, -1, 3, 0]), 0, {}, deadline)
+    assert caps and caps[0] <= deadline
+    assert out.tolist() == [0, 0, 3, 0]  # the first repair stands (overflowing: no room)
 
 
 @settings(max_examples=30, deadline=None)
