@@ -562,13 +562,17 @@ def restricted_mip(
 #: Kernel search (:func:`kernel_search`): pairs per customer of the restricted MIP, among the
 #: sites of the kernel ...
 KERNEL_PAIRS = 10
-#: ... the kernel grows in buckets: first the sites the LP opens at least half (at most 2p of
-#: them) and the plan's medians, then every site it opens at all (y above the last value);
-#: each restricted MIP on an equal part of the budget left, from the plan the last one left.
-#: rl1304_100 (p = 100) from the same LNS plan at +2.93 %: the 229 sites with y > 0 and the
-#: plan's found nothing in 74 calibrated seconds (about 120 s wall); the 146 with y > 0.5
-#: reached +0.14 % in 35 (y > 0.2, 185 sites: +0.17 % in 73; y > 0.9, 122 sites: +0.88 % in 6)
-KERNEL_BUCKETS_Y = (0.5, 1e-6)
+#: ... a site is in the kernel when the LP opens it at least this much (at most 2p sites),
+#: or the plan does ...
+KERNEL_MIN_Y = 0.5
+#: ... and the MIP gets this share of the kernel's budget left after the LP (the rest goes back
+#: to the LNS). rl1304_100 (p = 100) from the same LNS plan at +2.93 %: the 229 sites with
+#: y > 0 and the plan's found nothing in 74 calibrated seconds (about 120 s wall); the 146
+#: with y > 0.5 reached +0.14 % in 35 (y > 0.2, 185 sites: +0.17 % in 73; y > 0.9, 122
+#: sites: +0.88 % in 6). A second MIP over every site with y > 0, from that plan on the rest
+#: of the kernel's budget (a kernel search's next bucket), gained nothing on ali535_025/050
+#: or rl1304_050/100 at 300 s, and on the rl1304 two its root ran into the safety cap.
+KERNEL_MIP_SHARE = 0.5
 #: ... the kernel's share of the :func:`capacitated_start` budget left after the first LNS
 #: (its LP and its MIP). rl1304_050 at 300 s: with 0.4 the LP took 85 of its 90 calibrated
 #: seconds and the MIP found nothing (+2.02 %); with 0.6 the MIP took the plan from +2.39 %
@@ -591,8 +595,8 @@ def kernel_search(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The whole problem restricted to a kernel of sites: those its LP relaxation opens and
     the plan's medians, each customer kept to its ``KERNEL_PAIRS`` cheapest pairs among them;
-    solved by :func:`restricted_mip` from the plan, in buckets (``KERNEL_BUCKETS_Y``): first
-    the sites the LP opens at least half, then all it opens.
+    solved by :func:`restricted_mip` from the plan. The kernel is the sites the LP opens at
+    least ``KERNEL_MIN_Y`` (half) and the plan's medians.
 
     The LP keeps each customer's ``lp_pairs`` cheapest pairs (a prohibitive fallback keeps it
     feasible) and is charged like the LP start. Where the LP bound is tight the optimum's
@@ -600,13 +604,13 @@ def kernel_search(
     sites is far smaller than the whole one (Stefanello, from LNS plans, LP and MIP about
     60–90 s together: rl1304_050 from +6.56 % to +0.18 % with 91 LP sites; ali535_025 from
     +2.23 % to +0.12 % with 36). A kernel search in the sense of Angelelli, Mansini and
-    Speranza (Computers & OR 37, 2010), with two buckets. Returns the plan when it is
-    cheaper, else ``None`` (also when the LP does not finish before the safety cap).
-    ``report`` (optional) receives ``sites`` (the size of each kernel solved), ``gains`` (what
-    each one's MIP took off the plan's cost), ``cut`` (whether the safety cap stopped it),
-    ``lp`` (the LP's value, not a bound: pairs are dropped) and ``bound`` (the Lagrangian
-    bound of the whole problem at the LP's duals, :func:`~solvers.layout.cluster_cg.
-    lagrangian_bound`; ``-inf`` where its knapsacks do not apply).
+    Speranza (Computers & OR 37, 2010), with one kernel and no buckets. Returns the plan when
+    it is cheaper, else ``None`` (also when the LP does not finish before the safety cap).
+    ``report`` (optional) receives ``sites`` (the kernel's size), ``gain`` (what the MIP took
+    off the plan's cost), ``cut`` (whether the safety cap stopped it), ``lp`` (the LP's
+    value, not a bound: pairs are dropped) and ``bound`` (the Lagrangian bound of the whole
+    problem at the LP's duals, :func:`~solvers.layout.cluster_cg.lagrangian_bound`; ``-inf``
+    where its knapsacks do not apply).
     """
     if problem.p is None or problem.p_limit != "exactly" or budget.exhausted("kernel"):
         return None
@@ -617,30 +621,16 @@ def kernel_search(
     y, value, duals = lp
     # the LP's duals give a bound of the whole problem (charged, like all work)
     bound = lagrangian_bound(problem, duals, budget)
-    plan: tuple[np.ndarray, np.ndarray] = (is_open, np.asarray(assign, dtype=np.int64))
-    better: tuple[np.ndarray, np.ndarray] | None = None
-    tried: list[int] = []
-    gains: list[float] = []
-    cut: list[bool] = []
-    kernel = is_open.copy()
-    for i, least in enumerate(KERNEL_BUCKETS_Y):
-        kernel = kernel | (y > least) | plan[0]  # each bucket's kernel holds the last one
-        if tried and int(kernel.sum()) <= tried[-1]:
-            continue  # no site added: the same restricted MIP
-        if budget.exhausted("kernel"):
-            break
-        tried.append(int(kernel.sum()))
-        restricted = replace(problem, forbidden=problem.forbidden | ~kernel)
-        part = budget.share(1.0 / (len(KERNEL_BUCKETS_Y) - i))
-        found = restricted_mip(restricted, *plan, part, k=KERNEL_PAIRS, seed=seed)
-        budget.absorb(part)
-        cut.append(bool(part.cut))
-        before = solution_cost(problem, *plan)
-        if found is not None:
-            plan = better = found
-        gains.append(before - solution_cost(problem, *plan))
+    kernel = (y > KERNEL_MIN_Y) | is_open
+    restricted = replace(problem, forbidden=problem.forbidden | ~kernel)
+    part = budget.share(KERNEL_MIP_SHARE)
+    better = restricted_mip(restricted, is_open, assign, part, k=KERNEL_PAIRS, seed=seed)
+    budget.absorb(part)
     if report is not None:
-        report.update(sites=tried, gains=gains, cut=cut, lp=value, bound=bound)
+        gain = 0.0
+        if better is not None:
+            gain = solution_cost(problem, is_open, assign) - solution_cost(problem, *better)
+        report.update(sites=int(kernel.sum()), gain=gain, cut=bool(part.cut), lp=value, bound=bound)
     return better
 
 
