@@ -618,8 +618,9 @@ PLAN_MIP_MAX_NNZ = 90_000
 #: measured on this routing). Measured at 300 s: lin318_015 (19.6 M) proved its optimum at
 #: 146 s and lin318_040 (8.7 M) took its plan at node 320, while ali535_050 (58.8k nonzeros,
 #: 31.5 M) was at node 168 of 169 after 132 s of root heuristics, with 57 customers on their
-#: fallback: +1.88 % that way, +0.92 % on the LNS's route. The CG rows from 15.5 M (ali535_150)
-#: to 36.7 M (u724_125) never reached their node limit either.
+#: fallback: +1.88 % that way; on the LNS's route +0.92 % (the kernel at y > 0), +0.14 % (at
+#: y > 0.5). The CG rows from 15.5 M (ali535_150) to 36.7 M (u724_125) never reached their
+#: node limit either.
 PLAN_MIP_MAX_ROOT_WORK = 25_000_000
 
 
@@ -791,7 +792,8 @@ def _solve_capacitated(
     )
     cut = list(budget.cut) + mip_cut + list(out.info.get("lns_cut", []))  # type: ignore[call-overload]
     if lns is not None and lns.bound > out.bound and out.status == "feasible":
-        # the column generation's Lagrangian bound (valid for the whole problem)
+        # the column generation's or the kernel LP's Lagrangian bound (valid for the whole
+        # problem)
         out.bound = float(min(lns.bound, out.objective))
         if out.bound >= out.objective - max(1e-6 * abs(out.objective), 1e-6):
             out.status = "optimal"
