@@ -297,12 +297,13 @@ def lagrangian_bound(problem: FacilityProblem, pi: np.ndarray, budget: WorkBudge
     the knapsack cells charged to ``budget``. Valid for any ``pi``; the duals of an LP over
     each customer's cheapest pairs (:func:`~solvers.layout.cap_start.sparse_lp_open`) give
     about that LP's value. Needs :func:`knapsack_bound_applies`; ``-inf`` otherwise."""
+    pi = np.asarray(pi, dtype=float)
     if not knapsack_bound_applies(problem) or pi.shape != (problem.n_customers,):
         return -np.inf
     pricer = _Pricer(problem, 0)
     used = np.zeros(problem.n_facilities, dtype=bool)
-    vals, _ = pricer.round(np.asarray(pi, dtype=float), True, used, None, budget)
-    return _lagrangian(pricer, np.asarray(pi, dtype=float), vals, int(problem.p or 0))
+    vals, _ = pricer.round(pi, True, used, None, budget)
+    return _lagrangian(pricer, pi, vals, int(problem.p or 0))
 
 
 def cluster_cg(
