@@ -249,13 +249,21 @@ def greedy_assign(problem: FacilityProblem, open_: np.ndarray) -> np.ndarray:
 
 
 def seat_rest(
-    problem: FacilityProblem, open_: np.ndarray, rest: np.ndarray, room: np.ndarray
+    problem: FacilityProblem,
+    open_: np.ndarray,
+    rest: np.ndarray,
+    room: np.ndarray,
+    pairs: np.ndarray | None = None,
 ) -> np.ndarray:
     """The facility of each customer in ``rest``, placed by :func:`greedy_assign` into the
-    seats ``room`` (per facility) that the others left; −1 where none has room."""
+    seats ``room`` (per facility) that the others left; −1 where none has room. ``pairs``: a
+    mask of the pairs to use, when the caller knows them (at least the rest's pairs to open
+    facilities); by default every pair of the rest."""
     capacity = problem.capacity.copy()
     capacity[:, 0] = np.maximum(room, 0.0)
-    part = replace(problem.restrict(np.isin(problem.pair_customer, rest), None), capacity=capacity)
+    if pairs is None:
+        pairs = np.isin(problem.pair_customer, rest)
+    part = replace(problem.restrict(pairs, None), capacity=capacity)
     return greedy_assign(part, open_)[rest]
 
 

@@ -867,6 +867,7 @@ def capacitated_start(
                 seed=seed,
                 candidates=OPEN_MOVES_CANDIDATES,
                 sparse_lp=True,
+                block_scan=True,
                 progress=progress,
                 stop=stop,
                 t0=t0,

@@ -140,6 +140,15 @@ class FacilitySettings(BaseModel):
         "LNS instead of lns_start_share; the MIP then only adds its bound (or a proven optimum). "
         "The LNS is charged about 1.5-3 × its wall time, so 1.0 is about half the clock.",
     )
+    lns_alone_share: float = Field(
+        1.5,
+        ge=0,
+        le=3,
+        description="CPMP whose MIP's root is out of reach within the limit "
+        "(MIP_BOUND_MAX_ROOT_WORK: nonzeros × customers): the MIP is skipped and the start and "
+        "LNS get this share of the time limit (as calibrated work) instead of lns_large_share; "
+        "no bound is reported unless the LNS's own stages give one.",
+    )
     lns_iterate: bool = Field(
         True,
         description="Where the MIP's plan is not taken (PLAN_MIP_MAX_NNZ), spend the LNS budget "
@@ -624,6 +633,23 @@ PLAN_MIP_MAX_NNZ = 90_000
 PLAN_MIP_MAX_ROOT_WORK = 25_000_000
 
 
+#: Above this product of the sparsified MIP's nonzeros and the customers the MIP is not run at
+#: all (:func:`_bound_mip_out_of_reach`): its root LP did not finish in any measured run at
+#: 300 s, so it gave no bound (reported as 0) and its clock is better spent on the LNS.
+#: Measured: rl1304_010 (1.81e9) ran 98 s without a root LP; pr2392_020 (5.62e9) ran 61 s and
+#: overran the time limit by 2.1 s (HiGHS did not stop inside its setup); pr2392_075 (1.59e9),
+#: fnl4461_0100/0250 (7.6e9, 3.3e9) gave 0, fnl4461_0020/0500 (3.6e10, 1.87e9) nothing. The
+#: largest MIP that gave a bound there was rl1304_100's (2.21e8: 496,316 against its kernel
+#: LP's 495,749); fnl4461_1000 (1.15e9) reports the kernel LP's bound only.
+MIP_BOUND_MAX_ROOT_WORK = 1_000_000_000
+
+
+def _bound_mip_out_of_reach(problem: FacilityProblem, settings: FacilitySettings) -> bool:
+    """Whether the MIP is skipped on the LNS route (``MIP_BOUND_MAX_ROOT_WORK``)."""
+    nnz = _plan_mip_nnz(problem, settings)
+    return nnz * problem.n_customers > MIP_BOUND_MAX_ROOT_WORK
+
+
 def _plan_mip_nnz(problem: FacilityProblem, settings: FacilitySettings) -> int:
     """Nonzeros of the sparsified MIP (4 per kept pair, 2 per facility), before it is built:
     each customer keeps ``k_nearest`` (or :func:`_auto_k`) pairs."""
@@ -685,7 +711,8 @@ def _solve_capacitated(
     unproven MIP incumbent that beats the plan is used too (better, but load-dependent).
     Above ``PLAN_MIP_MAX_NNZ`` or ``PLAN_MIP_MAX_ROOT_WORK`` (:func:`_plan_mip_too_big`) the
     MIP's plan is not taken and the LNS gets ``lns_large_share`` of the limit instead of
-    ``lns_start_share``.
+    ``lns_start_share``; above ``MIP_BOUND_MAX_ROOT_WORK`` (:func:`_bound_mip_out_of_reach`)
+    the MIP does not run at all and the LNS gets ``lns_alone_share``.
     """
     reasons = explain_infeasible(problem)
     if reasons:
@@ -693,7 +720,14 @@ def _solve_capacitated(
     # where the MIP's root alone outlasts its share of the clock, its plan is never taken:
     # that time goes to the LNS (deterministic: decided from the model's size)
     big = _plan_mip_too_big(problem, settings)
-    share = settings.lns_large_share if big else settings.lns_start_share
+    alone = big and _bound_mip_out_of_reach(problem, settings)
+    share = (
+        settings.lns_alone_share
+        if alone
+        else settings.lns_large_share
+        if big
+        else settings.lns_start_share
+    )
     budget = WorkBudget.start(settings.time_limit * share)
     # the safety cap stays inside the time limit (2.5 × a 70 % share would not) and leaves the
     # time to check and finish the answer (fnl4461: 20 M pairs)
@@ -748,17 +782,29 @@ def _solve_capacitated(
     )
     inner = settings.model_copy(update={"time_limit": mip_end})
     plan_work = settings.time_limit * settings.lns_mip_share if take_mip else None
-    sol = _solve_facility(
-        problem,
-        inner,
-        progress,
-        stop,
-        t0,
-        given=given,
-        plan_work=plan_work,
-        # a repair of the MIP's plan after the clock stopped it must not pass the limit
-        repair_deadline=t0 + settings.time_limit - reserve,
-    )
+    if alone and given is not None:
+        # no MIP: the LNS's plan as it is (the branch below finishes it and the polish runs)
+        sol = _finish(
+            problem,
+            settings,
+            (given[0], np.zeros((problem.n_facilities, problem.n_levels), np.int64), given[1]),
+            "feasible",
+            -np.inf,
+            {"pairs": problem.n_pairs, "mip_skipped": "root out of reach"},
+            t0,
+        )
+    else:
+        sol = _solve_facility(
+            problem,
+            inner,
+            progress,
+            stop,
+            t0,
+            given=given,
+            plan_work=plan_work,
+            # a repair of the MIP's plan after the clock stopped it must not pass the limit
+            repair_deadline=t0 + settings.time_limit - reserve,
+        )
     sol.info.update(extra)
     mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
     mip_cut: list[str] = []

@@ -474,6 +474,45 @@ def test_large_plan_mip_gives_its_time_to_the_lns(monkeypatch: pytest.MonkeyPatc
     assert evaluate(pb, large.open, no_modules(pb), large.assign)[1] == []
 
 
+def test_mip_out_of_reach_is_skipped_and_its_time_goes_to_the_lns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above MIP_BOUND_MAX_ROOT_WORK (nonzeros × customers) on the LNS route the MIP does not
+    run: the LNS gets ``lns_alone_share``, the plan is the LNS's (valid, the same twice) and
+    no bound is claimed (large clusters: neither the kernel LP nor the column generation
+    gives one). At the limit itself the MIP still runs."""
+    from solvers.layout.capacitated import open_moves_apply
+    from solvers.layout.solve import _bound_mip_out_of_reach
+
+    pb = random_cpmp(11, 100, 2)
+    assert open_moves_apply(pb)
+    # a share the 3-s clock holds (the default 1.5 is calibrated work for 300 s)
+    settings_ = FacilitySettings(time_limit=3.0, seed=4, capacitated_lns=True, lns_alone_share=0.4)
+    work = _plan_mip_nnz(pb, settings_) * pb.n_customers
+    monkeypatch.setattr(solve_module, "PLAN_MIP_MAX_NNZ", 0)
+    monkeypatch.setattr(solve_module, "MIP_BOUND_MAX_ROOT_WORK", work)
+    assert not _bound_mip_out_of_reach(pb, settings_)
+    with_mip = solve_facility(pb, settings_)
+    assert with_mip.info["lns_share"] == 1.0 and "mip_skipped" not in with_mip.info
+    monkeypatch.setattr(solve_module, "MIP_BOUND_MAX_ROOT_WORK", work - 1)
+    assert _bound_mip_out_of_reach(pb, settings_)
+    real = solve_module._solve_facility
+
+    def no_mip(*args, **kw):  # type: ignore[no-untyped-def]
+        pytest.fail("the MIP ran")
+
+    monkeypatch.setattr(solve_module, "_solve_facility", no_mip)
+    runs = [solve_facility(pb, settings_) for _ in range(2)]
+    monkeypatch.setattr(solve_module, "_solve_facility", real)
+    for run in runs:
+        assert run.info["mip_skipped"] == "root out of reach"
+        assert run.info["lns_share"] == 0.4
+        assert run.status == "feasible" and not np.isfinite(run.bound)
+        assert run.info["deterministic"] is True
+        assert evaluate(pb, run.open, no_modules(pb), run.assign)[1] == []
+    assert runs[0].assign.tolist() == runs[1].assign.tolist()
+
+
 def test_solve_facility_line_cpmp_optimal() -> None:
     sol = solve_facility(line_cpmp(), FacilitySettings(time_limit=5.0, capacitated_lns=True))
     assert sol.info["deterministic"] is True
@@ -625,15 +664,32 @@ def test_open_search_refuses_unsupported_problems() -> None:
         open_set_search(sparse, open_, bad_assign, WorkBudget.start(1.0))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n=st.integers(6, 24), p=st.integers(2, 4))
-def test_open_search_is_feasible_and_never_worse(seed: int, n: int, p: int) -> None:
-    """Any instance: the plan keeps exactly p open, every capacity, and never costs more."""
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(6, 24),
+    p=st.integers(2, 4),
+    block_scan=st.booleans(),
+    sparse_lp=st.booleans(),
+)
+def test_open_search_is_feasible_and_never_worse(
+    seed: int, n: int, p: int, block_scan: bool, sparse_lp: bool
+) -> None:
+    """Any instance, either scan, either LP: the plan keeps exactly p open, every capacity,
+    and never costs more."""
     pb = random_cpmp(seed, n, p)
     start = capacitated_local_search(pb, time_limit=30, max_evaluations=5)
     if start is None:
         return
-    res = open_set_search(pb, *start, WorkBudget.start(0.5), seed=seed, max_idle_kicks=3)
+    res = open_set_search(
+        pb,
+        *start,
+        WorkBudget.start(0.5),
+        seed=seed,
+        max_idle_kicks=3,
+        block_scan=block_scan,
+        sparse_lp=sparse_lp,
+    )
     assert int(res.open.sum()) == p
     assert evaluate(pb, res.open, no_modules(pb), res.assign)[1] == []
     assert res.objective <= solution_cost(pb, *start) + 1e-9
@@ -1065,6 +1121,49 @@ def test_open_search_with_sparse_lps_finds_the_eight_point_optimum() -> None:
     assert np.flatnonzero(res.open).tolist() == [0, 1, 3]
 
 
+def test_open_search_by_blocks_finds_the_eight_point_optimum() -> None:
+    """One median's swaps at a time: 41 → the enumerated optimum 31, by another path than the
+    full scan and to another optimal open set ({0, 3, 7} against {0, 1, 3}), with a progress
+    event at each improving step."""
+    pb = eight_point_cpmp()
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert start is not None
+    seen: list[float] = []
+    res = open_set_search(
+        pb,
+        start[0],
+        start[1],
+        WorkBudget.start(5.0),
+        max_idle_kicks=0,
+        sparse_lp=True,
+        block_scan=True,
+        progress=lambda e: seen.append(float(e.objective)),
+    )
+    assert (res.start_objective, res.objective) == (41.0, 31.0)
+    assert np.flatnonzero(res.open).tolist() == [0, 3, 7]
+    terms, bad = evaluate(pb, res.open, no_modules(pb), res.assign)
+    assert bad == [] and terms["objective"] == 31.0
+    assert seen and seen[-1] == 31.0 and seen == sorted(seen, reverse=True)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 20), p=st.integers(1, 4))
+def test_seat_rest_on_the_open_pairs_matches_all_pairs(seed: int, n: int, p: int) -> None:
+    """Any open set and leftover: seating the rest over a mask of their pairs to open
+    facilities (the sparse rounding's shortcut) gives the seats of the full search."""
+    from solvers.layout.cap_start import seat_rest
+
+    pb = random_cpmp(seed, n, min(p, n))
+    rng = np.random.default_rng(seed)
+    open_ = rng.random(n) < 0.6
+    rest = np.flatnonzero(rng.random(n) < 0.5)
+    room = pb.capacity[:, 0] * rng.random(n)
+    mask = np.isin(pb.pair_customer, rest) & open_[pb.pair_facility]
+    assert seat_rest(pb, open_, rest, room, pairs=mask).tolist() == (
+        seat_rest(pb, open_, rest, room).tolist()
+    )
+
+
 def test_open_moves_apply_to_large_clusters_only() -> None:
     """Mean customers per median at least OPEN_MOVES_MIN_CLUSTER (50), exactly p."""
     from solvers.layout.capacitated import open_moves_apply
@@ -1080,7 +1179,7 @@ def test_converged_lns_hands_large_clusters_to_the_open_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With ``iterate``, a converged LNS on large clusters continues with the open-set search
-    (sparse LPs), not the LNS kicks: never worse, the same plan twice, and its descents after
+    (sparse LPs, scanned by blocks), not the LNS kicks: never worse, the same plan twice, and its descents after
     the first reported as kicks."""
     from solvers.layout import capacitated
 
@@ -1089,7 +1188,7 @@ def test_converged_lns_hands_large_clusters_to_the_open_search(
     real = open_set_search
 
     def spy(*args, **kw):  # type: ignore[no-untyped-def]
-        calls.append(kw.get("sparse_lp", False))
+        calls.append(kw.get("sparse_lp", False) and kw.get("block_scan", False))
         return real(*args, **kw)
 
     monkeypatch.setattr("solvers.layout.open_search.open_set_search", spy)
