@@ -387,7 +387,9 @@ def _open_search(
     first = settings.open_search_descent_share if iterate_later else settings.open_search_share
     budget = WorkBudget.start(min(settings.time_limit * first, total))
     # the safety cap leaves at least half the time limit to the MIP
-    budget.cap = min(budget.cap, t0 + (0.25 if iterate_later else 0.5) * settings.time_limit)
+    budget.cap = min(
+        budget.cap, t0 + (OPEN_SEARCH_FIRST_CAP if iterate_later else 0.5) * settings.time_limit
+    )
 
     def descend(plan: tuple[np.ndarray, np.ndarray], part: WorkBudget) -> LnsResult:
         return open_set_search(
@@ -584,8 +586,9 @@ def solve_facility(
 #: evaluations at 100 customers, 100 at Holmberg's 200).
 SWAP_START_WORK = 4_000_000
 
-#: Wall-clock safety cap (share of the time limit) of the second open-set descent, from the
-#: rounded LP; the first one's is 0.25, and at least about half is left to the MIP.
+#: Wall-clock safety caps (shares of the time limit) of the first open-set descent and of the
+#: second, from the rounded LP; at least about half is left to the MIP.
+OPEN_SEARCH_FIRST_CAP = 0.25
 OPEN_SEARCH_SECOND_CAP = 0.45
 
 #: Wall seconds per pair reserved after the full MIP of a large CPMP for checking and
