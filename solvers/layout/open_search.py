@@ -520,6 +520,7 @@ def open_set_search(
                     is_open, a, value = step
                     moved = True
                     first = i + 1
+                    # the descent's last such event is the improvement the caller keeps
                     if progress is not None and value < best - tol:
                         progress(
                             ProgressEvent(time.perf_counter() - t0, value, None, "open_search")
@@ -542,8 +543,6 @@ def open_set_search(
         best_open, best_assign, best = cur_open, cur_assign, cur
         improvements += 1
         history.append((time.perf_counter() - t_start, best))
-        if progress is not None:
-            progress(ProgressEvent(time.perf_counter() - t0, best, None, "open_search"))
     allowed = ~problem.forbidden
     idle = 0
     while not halted() and idle < max_idle_kicks:
@@ -579,8 +578,6 @@ def open_set_search(
             idle = 0
             improvements += 1
             history.append((time.perf_counter() - t_start, best))
-            if progress is not None:
-                progress(ProgressEvent(time.perf_counter() - t0, best, None, "open_search"))
     return LnsResult(
         best_open,
         best_assign,

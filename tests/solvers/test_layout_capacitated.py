@@ -1143,7 +1143,8 @@ def test_open_search_by_blocks_finds_the_eight_point_optimum() -> None:
     assert np.flatnonzero(res.open).tolist() == [0, 3, 7]
     terms, bad = evaluate(pb, res.open, no_modules(pb), res.assign)
     assert bad == [] and terms["objective"] == 31.0
-    assert seen and seen[-1] == 31.0 and seen == sorted(seen, reverse=True)
+    # one event per improving step, each strictly better than the last
+    assert seen and seen[-1] == 31.0 and all(a > b for a, b in zip(seen, seen[1:], strict=False))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
