@@ -1299,3 +1299,44 @@ def test_large_cpmp_asks_for_the_kernel_unless_clusters_are_large(
     monkeypatch.setattr(capacitated, "OPEN_MOVES_MIN_CLUSTER", 5.0)
     solve_facility(pb, base)
     assert seen == [None, solve_module._auto_k(pb), None, None]
+
+
+def test_open_search_after_the_first_mip_is_skipped_when_too_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With less than SEARCH_MIN_SECONDS left after the first MIP the search does not start
+    (one of its GAP MIPs alone could outlast the limit): the MIP's plan is the answer."""
+    import time
+
+    from solvers.layout.solve import _run_with_search
+
+    pb = random_cpmp(3, 30, 3)
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=20)
+    assert start is not None
+    mods = no_modules(pb)
+    calls: list[object] = []
+
+    def search(plan):  # type: ignore[no-untyped-def]
+        calls.append(plan)
+        return start
+
+    monkeypatch.setattr(solve_module, "SEARCH_MIN_SECONDS", 1e9)  # always too late
+    # a tiny first MIP that cannot prove (an optimal one returns before the check)
+    settings_ = FacilitySettings(time_limit=0.02, open_search_mip_first=1.0)
+    info: dict[str, object] = {}
+    raw = _run_with_search(
+        pb,
+        settings_,
+        0.02,
+        (start[0], mods, start[1]),
+        search,
+        info,
+        None,
+        None,
+        time.perf_counter(),
+    )
+    if raw.status == "optimal":
+        pytest.skip("the MIP proved within 0.02 s on this machine")
+    assert calls == [] and "open_search_mip_first" not in info
+    assert raw.status == "feasible" and (raw.assign >= 0).all()
+    assert evaluate(pb, raw.open, mods, raw.assign)[1] == []
