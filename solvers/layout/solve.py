@@ -485,7 +485,7 @@ def _run_with_search(
     if raw.status in ("optimal", "infeasible") or (stop is not None and stop.is_set()):
         return raw
     has_mip = raw.status == "feasible" and bool((raw.assign >= 0).all())
-    if settings.time_limit - (time.perf_counter() - t0) - FINISH_MIN_SECONDS <= SEARCH_MIN_SECONDS:
+    if _clock_left(settings, t0) <= SEARCH_MIN_SECONDS:
         # too late for the search: one of its GAP MIPs alone can outlast the limit
         if has_mip or start is None:
             return raw
@@ -498,7 +498,7 @@ def _run_with_search(
     info["open_search_mip_first"] = raw.objective
     if has_mip and raw.objective <= best_obj + 1e-9:
         return raw  # the search found nothing better: a second MIP would only repeat the first
-    left = settings.time_limit - (time.perf_counter() - t0) - FINISH_MIN_SECONDS
+    left = _clock_left(settings, t0)
     if left <= 0.5 or (stop is not None and stop.is_set()):
         return replace(raw, status="feasible", objective=best_obj, open=best[0], assign=best[2])
     again = _run(problem, settings, left, best, progress, stop, t0)
@@ -598,11 +598,11 @@ SWAP_START_WORK = 4_000_000
 #: 0.45 they struck on a machine about twice as slow as the one the budgets were measured on,
 #: and Osman–Christofides at 10 s fell from 20 to 16 of 20 at the optimum; at 0.9 it was 19.
 OPEN_SEARCH_FIRST_CAP = 0.9
+OPEN_SEARCH_SECOND_CAP = 0.9
 #: Wall seconds the open-set search after the first MIP needs at least; with less left it is
 #: skipped (a single GAP MIP of Osman–Christofides takes about 0.25 s on a slow machine, and
 #: with the caps above a late search ran the answers to 10.07–10.23 s of 10).
 SEARCH_MIN_SECONDS = 0.5
-OPEN_SEARCH_SECOND_CAP = 0.9
 
 #: Wall seconds per pair reserved after the full MIP of a large CPMP for checking and
 #: finishing the answer (the plan is verified twice against every pair) and for the LNS
@@ -668,6 +668,12 @@ def _bound_mip_out_of_reach(problem: FacilityProblem, settings: FacilitySettings
     """Whether the MIP is skipped on the LNS route (``MIP_BOUND_MAX_ROOT_WORK``)."""
     nnz = _plan_mip_nnz(problem, settings)
     return nnz * problem.n_customers > MIP_BOUND_MAX_ROOT_WORK
+
+
+def _clock_left(settings: FacilitySettings, t0: float) -> float:
+    """Wall seconds a MIP on the clock may still run: the time limit less the time spent and
+    ``FINISH_MIN_SECONDS`` for the answer's check and packaging."""
+    return settings.time_limit - (time.perf_counter() - t0) - FINISH_MIN_SECONDS
 
 
 def _plan_mip_nnz(problem: FacilityProblem, settings: FacilitySettings) -> int:
@@ -802,12 +808,13 @@ def _solve_capacitated(
     )
     inner = settings.model_copy(update={"time_limit": mip_end})
     plan_work = settings.time_limit * settings.lns_mip_share if take_mip else None
+    mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
     if alone and given is not None:
         # no MIP: the LNS's plan as it is (the branch below finishes it and the polish runs)
         sol = _finish(
             problem,
             settings,
-            (given[0], np.zeros((problem.n_facilities, problem.n_levels), np.int64), given[1]),
+            (given[0], mods, given[1]),
             "feasible",
             -np.inf,
             {"pairs": problem.n_pairs, "mip_skipped": "root out of reach"},
@@ -826,7 +833,6 @@ def _solve_capacitated(
             repair_deadline=t0 + settings.time_limit - reserve,
         )
     sol.info.update(extra)
-    mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
     mip_cut: list[str] = []
     if take_mip and sol.status != "optimal" and sol.info.get("model_plan_reached") is not True:
         mip_cut = ["mip"]  # the clock stopped the MIP before its node limit: not its plan
@@ -1019,7 +1025,7 @@ def _solve_facility(
             phi = _fallback(problem, keep)
             work = problem.restrict(keep, phi)
             info["kept_pairs"] = int(keep.sum())
-        left = settings.time_limit - (time.perf_counter() - t0) - FINISH_MIN_SECONDS
+        left = _clock_left(settings, t0)
         if search is not None and start is not None and not sparse and problem is full:
             raw = _run_with_search(
                 work, settings, max(left, 0.01), start, search, info, progress, stop, t0
