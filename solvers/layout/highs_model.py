@@ -37,6 +37,45 @@ class RawSolve:
     info: dict[str, object]
 
 
+class PlanOffers:
+    """Plans exchanged between a running MIP and a search on another thread (thread-safe).
+
+    Each plan is (open, assign, cost) for a problem without modules. The search offers its
+    plans (:meth:`offer`; ``taken`` counts those the MIP took as its incumbent); the MIP
+    posts its incumbents (:meth:`mip_found`), which the search may continue from.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._plan: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._mip: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._version = 0
+        self.taken = 0
+
+    def offer(self, open_: np.ndarray, assign: np.ndarray, cost: float) -> None:
+        """Offer a plan; kept only when it is cheaper than the one held."""
+        with self._lock:
+            if self._plan is None or cost < self._plan[2]:
+                self._plan = (np.array(open_, dtype=bool), np.array(assign), float(cost))
+                self._version += 1
+
+    def latest(self) -> tuple[int, tuple[np.ndarray, np.ndarray, float] | None]:
+        """The version (counts accepted offers) and the cheapest plan, if any."""
+        with self._lock:
+            return self._version, self._plan
+
+    def mip_found(self, open_: np.ndarray, assign: np.ndarray, cost: float) -> None:
+        """The MIP's new incumbent, for the other thread (see :meth:`mip_best`)."""
+        with self._lock:
+            if self._mip is None or cost < self._mip[2]:
+                self._mip = (np.array(open_, dtype=bool), np.array(assign), float(cost))
+
+    def mip_best(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The MIP's cheapest incumbent so far (None before its first)."""
+        with self._lock:
+            return self._mip
+
+
 class _Rows:
     """Collects sparse rows as COO triplets."""
 
@@ -85,6 +124,7 @@ def solve_highs(
     options: Mapping[str, bool | int | float | str] | None = None,
     plan_nodes: int | None = None,
     ipm_after: int | None = None,
+    offers: PlanOffers | None = None,
 ) -> RawSolve:
     """Build and solve the MIP with HiGHS.
 
@@ -118,6 +158,10 @@ def solve_highs(
         run went past that node (or finished); when it did not, the plan is the last
         incumbent before the clock stopped it. ``info['plan_node']`` is the node count at
         which the returned plan was found (-1: the start, or a finished run's optimum).
+    offers : PlanOffers, optional
+        Plans (open set, assignment, cost; no modules) that another thread finds while the
+        MIP runs. HiGHS takes the latest as its incumbent when it is cheaper (its user
+        solution callback, asked between search stages); ``offers.taken`` counts them.
     """
     t0 = time.perf_counter() if t0 is None else t0
     t_start = time.perf_counter()
@@ -377,13 +421,14 @@ def solve_highs(
     h.changeColsIntegrality(
         ints.size, ints, np.full(ints.size, highspy.HighsVarType.kInteger, dtype=np.uint8)
     )
-    if start is not None:
-        s_open, s_mod, s_assign = start
+
+    def to_columns(s_open: np.ndarray, s_mod: np.ndarray, s_assign: np.ndarray) -> np.ndarray:
+        """A plan as the model's column values (a customer without its pair goes to its
+        fallback column, where it has one)."""
         val = np.zeros(n_cols)
         val[y0 : y0 + n_f] = s_open
         pos = assigned_pairs(pb, s_assign)
         val[x0 + pos[pos >= 0]] = 1.0
-        # a customer without its pair goes to its fallback column, where it has one
         u_pos = -np.ones(n_c, dtype=np.int64)
         u_pos[fb] = np.arange(fb.size)
         lost = (pos < 0) & (u_pos >= 0)
@@ -398,7 +443,42 @@ def solve_highs(
             val[o0 : o0 + cap_i.size] = over[cap_i, cap_l]
             tot = ld.sum(axis=1)
             val[e0 : e0 + size_i.size] = np.maximum(tot - pb.size_limit * s_open, 0.0)[size_i]
+        return val
+
+    if start is not None:
+        val = to_columns(*start)
         h.setSolution(n_cols, np.arange(n_cols, dtype=np.int32), val)
+    if offers is not None:
+        # plans another thread found while the MIP runs: HiGHS takes each as an incumbent
+        # when it asks for user solutions (between its search stages), so it prunes with them
+        seen = [0]
+        no_modules = np.zeros((n_f, n_l), dtype=np.int64)
+
+        def on_user(e: highspy.cb.HighsCallbackEvent) -> None:  # type: ignore[name-defined]
+            version, plan = offers.latest()
+            if version == seen[0] or plan is None:
+                return
+            seen[0] = version
+            if plan[2] >= float(e.data_out.objective_function_value) - 1e-9:
+                return
+            if (assigned_pairs(pb, plan[1]) < 0).any():
+                return  # the plan uses a pair this model does not have
+            e.data_in.setSolution(to_columns(plan[0], no_modules, plan[1]))
+            offers.taken += 1
+
+        h.cbMipUserSolution.subscribe(on_user)
+
+        def on_found(e: highspy.cb.HighsCallbackEvent) -> None:  # type: ignore[name-defined]
+            col_e = np.asarray(e.data_out.mip_solution)
+            xs_e = np.flatnonzero(col_e[x0 : x0 + n_p] > 0.5)
+            a_e = -np.ones(n_c, dtype=np.int64)
+            a_e[pb.pair_customer[xs_e]] = pb.pair_facility[xs_e]
+            if (a_e >= 0).all() and mod_i.size == 0:
+                offers.mip_found(
+                    col_e[y0 : y0 + n_f] > 0.5, a_e, float(e.data_out.objective_function_value)
+                )
+
+        h.cbMipImprovingSolution.subscribe(on_found)
 
     if progress is not None:
 

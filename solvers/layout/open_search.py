@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 
 import highspy
 import numpy as np
@@ -387,6 +388,8 @@ def open_set_search(
     progress: ProgressFn | None = None,
     stop: threading.Event | None = None,
     t0: float | None = None,
+    on_improve: Callable[[np.ndarray, np.ndarray, float], None] | None = None,
+    incoming: Callable[[], tuple[np.ndarray, np.ndarray, float] | None] | None = None,
 ) -> LnsResult:
     """Improve a feasible plan by open-set moves judged by exact assignments, then ILS.
 
@@ -427,6 +430,13 @@ def open_set_search(
         Checked between moves; when set, the best plan so far is returned.
     t0 : float, optional
         ``time.perf_counter()`` of the overall run, for progress times.
+    on_improve : callable, optional
+        Receives each plan that beats the best so far as (open, assign, cost), when it is
+        found (a MIP running on another thread takes them as incumbents).
+    incoming : callable, optional
+        Asked before each kick for a plan found elsewhere (open, assign, cost; a MIP on
+        another thread): when it beats the best, the search descends from it and goes on
+        around it.
 
     Returns
     -------
@@ -521,10 +531,13 @@ def open_set_search(
                     moved = True
                     first = i + 1
                     # the descent's last such event is the improvement the caller keeps
-                    if progress is not None and value < best - tol:
-                        progress(
-                            ProgressEvent(time.perf_counter() - t0, value, None, "open_search")
-                        )
+                    if value < best - tol:
+                        if progress is not None:
+                            progress(
+                                ProgressEvent(time.perf_counter() - t0, value, None, "open_search")
+                            )
+                        if on_improve is not None:
+                            on_improve(is_open, a, value)
                     break
             if not moved:
                 break
@@ -537,6 +550,8 @@ def open_set_search(
         res0 = (lp0, a0) if a0 is not None else model.mip(best_open, best - build0, budget)
         if res0 is not None and res0[0] + build0 < best - tol:
             best_assign, best = res0[1], solution_cost(problem, best_open, res0[1])
+            if on_improve is not None:
+                on_improve(best_open, best_assign, best)
     iterations = 1
     cur_open, cur_assign, cur = descend(best_open, best_assign, best)
     if cur < best - tol:
@@ -547,6 +562,14 @@ def open_set_search(
     idle = 0
     while not halted() and idle < max_idle_kicks:
         idle += 1
+        got = incoming() if incoming is not None else None
+        if got is not None and got[2] < best - tol:
+            # a plan from elsewhere: descend from it, then kick around it
+            iterations += 1
+            best_open, best_assign, best = descend(got[0].copy(), got[1].copy(), got[2])
+            idle = 0
+            history.append((time.perf_counter() - t_start, best))
+            continue
         trial = best_open.copy()
         movable = np.flatnonzero(trial & ~problem.fixed_open)
         if movable.size == 0:

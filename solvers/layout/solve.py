@@ -19,12 +19,19 @@ above is kept for solver ``cpsat``, an explicit ``k_nearest`` and everything cap
 time limit leaves room for the final verification on the full pair set, so the whole call stays
 within ``time_limit``.
 
-Small single-source capacitated problems (SSCFLP; CPMP up to ``LNS_AUTO_ABOVE`` pairs) start
-from the swap search improved by a short descent of :mod:`solvers.layout.open_search` (open-set
-moves judged by exact assignments). A first MIP runs on ``open_search_mip_first`` of the clock
-(easy instances are proven there); if it does not prove, the open-set search (descent and
-iterated search, work-limited) continues from the cheaper of its plan and the MIP's incumbent,
-and when it beats that incumbent a second MIP starts from it for the time left.
+Small single-source capacitated problems (SSCFLP; CPMP up to ``LNS_AUTO_ABOVE`` pairs) use
+the open-set search of :mod:`solvers.layout.open_search` (open-set moves judged by exact
+assignments) from the swap search's plan:
+
+- with exactly p open (CPMP), a short descent first; a first MIP runs on
+  ``open_search_mip_first`` of the clock (easy instances are proven there); if it does not
+  prove, the open-set search (descent and iterated search, work-limited) continues from the
+  cheaper of its plan and the MIP's incumbent, and when it beats that incumbent a second MIP
+  starts from it for the time left;
+- with a free count (SSCFLP; ``open_search_parallel``), the search (descent, then iterated
+  search) runs on a second thread for the whole MIP: each plan it finds becomes the MIP's
+  incumbent, and it continues from the MIP's incumbents when they are cheaper. HiGHS releases
+  the GIL while it solves, so both cores work. The MIP's end (proof or clock) stops the search.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ from solvers.layout.heuristics import (
     is_uncapacitated,
     uncapacitated_local_search,
 )
-from solvers.layout.highs_model import RawSolve, integral_costs, solve_highs
+from solvers.layout.highs_model import PlanOffers, RawSolve, integral_costs, solve_highs
 from solvers.layout.lagrangian import applies as lagrangian_applies
 from solvers.layout.lagrangian import knapsack_applies, lagrangian_eliminate, lagrangian_knapsack
 from solvers.layout.open_search import (
@@ -219,6 +226,16 @@ class FacilitySettings(BaseModel):
         "budget of open_search_descent_share of its own; the cheaper descent goes on. "
         "Osman–Christofides pmedcap20: 1005 (the optimum) from the LP, 1014 from the swap "
         "search.",
+    )
+    open_search_parallel: bool = Field(
+        True,
+        description="Run the open-set search (descents, then the iterated search) on a "
+        "second thread while the MIP runs on the first, both from the swap search's plan: "
+        "each plan the search finds becomes the MIP's incumbent, and the search continues "
+        "from the MIP's incumbents when they are cheaper (HiGHS releases the GIL while it "
+        "solves, so both cores work). The MIP's end (a proof, or the clock) stops the search; "
+        "the answer is the cheaper plan. False: the one-core paths (exactly p: descents, a "
+        "first MIP, the search, a second MIP; free count: the descent, then the MIP).",
     )
     open_search_mip_first: float = Field(
         0.5,
@@ -520,6 +537,7 @@ def _run(
     stop: threading.Event | None,
     t0: float,
     plan_nodes: int | None = None,
+    offers: PlanOffers | None = None,
 ) -> RawSolve:
     if settings.solver == "cpsat":
         return solve_cpsat(
@@ -551,7 +569,116 @@ def _run(
         t0=t0,
         options=options,
         plan_nodes=plan_nodes,
+        offers=offers,
     )
+
+
+def _run_parallel(
+    problem: FacilityProblem,
+    settings: FacilitySettings,
+    time_limit: float,
+    start: tuple[np.ndarray, np.ndarray, np.ndarray],
+    info: dict[str, object],
+    progress: ProgressFn | None,
+    stop: threading.Event | None,
+    t0: float,
+) -> RawSolve:
+    """The MIP on this thread and the open-set search on a second one, from the same plan.
+
+    The search (descent, then the iterated search; work-limited by ``open_search_share``)
+    offers each plan that beats its best to the MIP, which takes it as its incumbent
+    (:class:`~solvers.layout.highs_model.PlanOffers`). The MIP runs to a proof or the clock;
+    its end stops the search. The answer is the MIP's, or the search's plan when that is
+    cheaper (found after the MIP last asked for one).
+    """
+    offers = PlanOffers()
+    halt = threading.Event()
+    budget = WorkBudget.start(settings.time_limit * settings.open_search_share)
+    # a safety cap only: the MIP's end normally stops the search first. It ends a GAP MIP
+    # under way PARALLEL_JOIN_SECONDS before the MIP's own end, so the join does not wait
+    budget.cap = min(
+        budget.cap, t0 + settings.time_limit - FINISH_MIN_SECONDS - PARALLEL_JOIN_SECONDS
+    )
+    found: list[LnsResult] = []
+    failed: list[BaseException] = []
+
+    def run(plan: tuple[np.ndarray, np.ndarray], part: WorkBudget, kicks: int) -> LnsResult:
+        return open_set_search(
+            problem,
+            plan[0],
+            plan[1],
+            part,
+            seed=settings.seed,
+            candidates=PARALLEL_SEARCH_CANDIDATES,
+            max_idle_kicks=kicks,
+            progress=progress,
+            stop=halt,
+            t0=t0,
+            on_improve=offers.offer,
+            incoming=offers.mip_best if kicks > 0 else None,
+        )
+
+    def search() -> None:
+        try:
+            plan = (start[0], start[2])
+            exact = problem.p is not None and problem.p_limit == "exactly"
+            if exact and settings.open_search_lp_start:
+                # with exactly p, two descents first: from the swap search's plan and from
+                # the rounded LP (another basin; pmedcap20 reaches its optimum only from
+                # there); the iterated search goes on from the cheaper
+                first = run(plan, budget, 0)
+                second = WorkBudget.start(settings.time_limit * settings.open_search_descent_share)
+                second.cap = budget.cap
+                lp_plan = lp_rounded_start(problem, second, seed=settings.seed)
+                plan = (first.open, first.assign)
+                if lp_plan is not None and not halt.is_set():
+                    other = run(lp_plan, second, 0)
+                    offers.offer(other.open, other.assign, other.objective)
+                    info["open_search_lp_descent"] = other.objective
+                    if other.objective < first.objective - 1e-9 * max(1.0, abs(first.objective)):
+                        plan = (other.open, other.assign)
+                budget.absorb(second)
+            found.append(run(plan, budget, settings.open_search_idle_kicks))
+            found[-1].start_objective = solution_cost(problem, start[0], start[2])
+        except BaseException as exc:  # re-raised on the caller's thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=search, name="open-set-search", daemon=True)
+    worker.start()
+    try:
+        raw = _run(problem, settings, time_limit, start, progress, stop, t0, offers=offers)
+    finally:
+        halt.set()
+        worker.join()
+    if failed:
+        raise failed[0]
+    res = found[0]
+    info.update(
+        open_search_start=res.start_objective,
+        open_search_objective=res.objective,
+        open_search_descents=res.iterations,
+        open_search_improvements=res.improvements,
+        open_search_work_seconds=round(budget.used, 3),
+        open_search_seconds=round(res.seconds, 3),
+        open_search_cut=list(budget.cut),
+        open_search_parallel=True,
+        open_search_offers_taken=offers.taken,
+    )
+    if raw.status == "optimal":
+        return raw
+    if raw.status in ("feasible", "no_solution") and res.objective < raw.objective - 1e-9 * max(
+        1.0, abs(res.objective)
+    ):
+        mods = np.zeros((problem.n_facilities, problem.n_levels), dtype=np.int64)
+        return replace(
+            raw,
+            status="feasible",
+            objective=res.objective,
+            open=res.open,
+            modules=mods,
+            assign=res.assign,
+        )
+    return raw
 
 
 def solve_facility(
@@ -603,6 +730,14 @@ OPEN_SEARCH_SECOND_CAP = 0.9
 #: skipped (a single GAP MIP of Osman–Christofides takes about 0.25 s on a slow machine, and
 #: with the caps above a late search ran the answers to 10.07–10.23 s of 10).
 SEARCH_MIN_SECONDS = 0.5
+#: Swap candidates per open facility of the open-set search beside the MIP
+#: (``open_search_parallel``): it has the whole clock there, so the wider neighbourhood
+#: (Holmberg p66 from a 31,479 plan: 31,415, the optimum, after 8 s with 10).
+PARALLEL_SEARCH_CANDIDATES = 10
+#: Wall seconds before the MIP's end at which the search beside it stops at the latest (its
+#: GAP MIPs take their time limit from this cap; the join waited for one to 9.99 s of 10 on
+#: Osman–Christofides pmedcap14).
+PARALLEL_JOIN_SECONDS = 0.25
 
 #: Wall seconds per pair reserved after the full MIP of a large CPMP for checking and
 #: finishing the answer (the plan is verified twice against every pair) and for the LNS
@@ -899,6 +1034,7 @@ def _solve_facility(
 
     start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     search: Callable[[_Plan], tuple[np.ndarray, np.ndarray]] | None = None
+    parallel = False  # the open-set search runs beside the MIP (_run_parallel)
     open_h = uncapacitated_local_search(
         problem,
         time_limit=min(settings.heuristic_seconds, settings.time_limit / 4),
@@ -931,7 +1067,14 @@ def _solve_facility(
             and settings.solver == "highs"
             and problem.n_pairs <= OPEN_SEARCH_MAX_PAIRS
         ):
-            open_h, a_h, search = _open_search(problem, settings, cap_h, info, progress, stop, t0)
+            if settings.open_search_parallel:
+                # the search runs beside the MIP (_run_parallel), from the same plan
+                open_h, a_h = cap_h
+                parallel = True
+            else:
+                open_h, a_h, search = _open_search(
+                    problem, settings, cap_h, info, progress, stop, t0
+                )
         elif cap_h is not None:
             open_h, a_h = _polish_assignment(problem, settings, *cap_h, t0)
     if open_h is not None and a_h is not None and (a_h >= 0).all():
@@ -1030,6 +1173,8 @@ def _solve_facility(
             raw = _run_with_search(
                 work, settings, max(left, 0.01), start, search, info, progress, stop, t0
             )
+        elif parallel and start is not None and not sparse and problem is full:
+            raw = _run_parallel(work, settings, max(left, 0.01), start, info, progress, stop, t0)
         else:
             nodes = None
             if plan_work is not None:

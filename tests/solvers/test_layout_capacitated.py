@@ -752,7 +752,12 @@ def test_solve_facility_small_cpmp_reaches_the_enumerated_optimum() -> None:
     sol = solve_facility(eight_point_cpmp(), FacilitySettings(time_limit=10.0))
     assert sol.objective == 31.0
     assert sol.status == "optimal"
-    assert sol.info["open_search_descent"] == 31.0
+    assert sol.info["open_search_parallel"] is True
+    one = solve_facility(
+        eight_point_cpmp(), FacilitySettings(time_limit=10.0, open_search_parallel=False)
+    )
+    assert one.objective == 31.0 and one.status == "optimal"
+    assert one.info["open_search_descent"] == 31.0
     pb = eight_point_cpmp()
     assert evaluate(pb, sol.open, no_modules(pb), sol.assign)[1] == []
 
@@ -1340,3 +1345,165 @@ def test_open_search_after_the_first_mip_is_skipped_when_too_late(
     assert calls == [] and "open_search_mip_first" not in info
     assert raw.status == "feasible" and (raw.assign >= 0).all()
     assert evaluate(pb, raw.open, mods, raw.assign)[1] == []
+
+
+def random_sscflp(seed: int, n_sites: int, n: int) -> FacilityProblem:
+    """n customers (demand 1..9) and n_sites sites in a 100 × 100 square; floor distances,
+    open costs 50..149, capacities 0.3..0.6 of the total demand (a few sites must open)."""
+    rng = np.random.default_rng(seed)
+    sites = rng.uniform(0, 100, size=(n_sites, 2))
+    points = rng.uniform(0, 100, size=(n, 2))
+    demand = rng.integers(1, 10, size=n).astype(float)
+    cost = np.floor(np.sqrt(((sites[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)))
+    cap = np.ceil(rng.uniform(0.3, 0.6, size=n_sites) * demand.sum())
+    inst = FacilityInstance(
+        name=f"random_sscflp_{seed}",
+        kind="sscflp",
+        cost=cost,
+        demand=demand,
+        capacity=cap,
+        fixed_cost=rng.integers(50, 150, size=n_sites).astype(float),
+    )
+    return FacilityProblem.from_instance(inst)
+
+
+def test_plan_offers_keep_the_cheapest_plan() -> None:
+    from solvers.layout.highs_model import PlanOffers
+
+    offers = PlanOffers()
+    assert offers.latest() == (0, None) and offers.mip_best() is None
+    offers.offer(np.array([True, False]), np.array([0, 0]), 10.0)
+    offers.offer(np.array([False, True]), np.array([1, 1]), 12.0)  # dearer: ignored
+    version, plan = offers.latest()
+    assert version == 1 and plan is not None and plan[2] == 10.0 and plan[1].tolist() == [0, 0]
+    offers.offer(np.array([False, True]), np.array([1, 1]), 8.0)
+    assert offers.latest()[0] == 2
+    offers.mip_found(np.array([True, True]), np.array([0, 1]), 9.0)
+    offers.mip_found(np.array([True, False]), np.array([0, 0]), 11.0)  # dearer: ignored
+    got = offers.mip_best()
+    assert got is not None and got[2] == 9.0 and got[1].tolist() == [0, 1]
+
+
+def test_open_search_continues_from_a_plan_found_elsewhere() -> None:
+    """From the big site alone (37) no move helps (either small site lacks the seats), so
+    the search stays there; a plan handed in from elsewhere (the optimum, 24) is taken up,
+    and every plan that beats the best is reported."""
+    pb = small_sscflp()
+    big = np.array([False, False, True])
+    alone = open_set_search(pb, big, np.full(4, 2), WorkBudget.start(5.0), max_idle_kicks=3)
+    assert alone.objective == 37.0
+    reported: list[float] = []
+    res = open_set_search(
+        pb,
+        big,
+        np.full(4, 2),
+        WorkBudget.start(5.0),
+        max_idle_kicks=3,
+        incoming=lambda: (np.array([True, True, False]), np.array([0, 0, 1, 1]), 24.0),
+        on_improve=lambda o, a, cost: reported.append(cost),
+    )
+    assert res.objective == 24.0
+    assert res.open.tolist() == [True, True, False]
+    start = open_set_search(pb, np.ones(3, bool), np.array([0, 0, 1, 1]), WorkBudget.start(5.0))
+    assert start.objective == 24.0  # and from all three open, the descent reports its steps:
+    steps: list[float] = []
+    open_set_search(
+        pb,
+        np.ones(3, bool),
+        np.array([0, 0, 1, 1]),
+        WorkBudget.start(5.0),
+        on_improve=lambda o, a, cost: steps.append(cost),
+    )
+    assert steps and steps[-1] == 24.0 and steps == sorted(steps, reverse=True)
+    assert reported == []  # 24 came in from elsewhere: nothing beat it
+
+
+def test_highs_takes_an_offered_plan_as_its_incumbent() -> None:
+    """An offer cheaper than the start is handed to HiGHS when it asks for user solutions
+    (first right after its set-up); the answer is the optimum either way."""
+    from solvers.layout.highs_model import PlanOffers
+
+    pb = random_sscflp(4, 8, 40)
+    best = solve_highs(pb, time_limit=30, seed=0)
+    assert best.status == "optimal"
+    poor = np.ones(pb.n_facilities, dtype=bool)
+    poor_assign = greedy_start(pb, np.arange(pb.n_facilities))
+    assert (poor_assign >= 0).all()
+    offers = PlanOffers()
+    offers.offer(best.open, best.assign, best.objective)
+    raw = solve_highs(
+        pb,
+        time_limit=30,
+        seed=0,
+        start=(poor, no_modules(pb), poor_assign),
+        offers=offers,
+    )
+    assert raw.status == "optimal" and raw.objective == pytest.approx(best.objective)
+    assert offers.taken == 1
+    got = offers.mip_best()
+    assert got is None or got[2] >= best.objective - 1e-6
+
+
+def test_sscflp_search_runs_beside_the_mip() -> None:
+    """Free count: the open-set search runs on a second thread while the MIP runs; the
+    answer is the same optimum as the one-core path (descent, then MIP)."""
+    pb = random_sscflp(7, 10, 60)
+    both = solve_facility(pb, FacilitySettings(time_limit=30.0))
+    one = solve_facility(pb, FacilitySettings(time_limit=30.0, open_search_parallel=False))
+    assert both.info["open_search_parallel"] is True
+    assert "open_search_parallel" not in one.info and "open_search_descent" in one.info
+    assert both.status == one.status == "optimal"
+    assert both.objective == pytest.approx(one.objective)
+    assert evaluate(pb, both.open, no_modules(pb), both.assign)[1] == []
+
+
+def test_a_failing_parallel_search_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("search failed")
+
+    monkeypatch.setattr(solve_module, "open_set_search", boom)
+    with pytest.raises(RuntimeError, match="search failed"):
+        solve_facility(random_sscflp(7, 10, 60), FacilitySettings(time_limit=10.0))
+
+
+def test_the_parallel_search_takes_the_mip_plan_when_cheaper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search thread is asked for plans from the MIP (``incoming``) and offers its own
+    (``on_improve``); a search plan cheaper than the MIP's unproven answer is the answer."""
+    from solvers.layout.highs_model import RawSolve
+    from solvers.layout.solve import _run_parallel
+
+    pb = small_sscflp()
+    seen: dict[str, object] = {}
+
+    def search(problem, open_, assign, budget, **kw):  # type: ignore[no-untyped-def]
+        seen.update(kw)
+        opt_open, opt_assign = np.array([True, True, False]), np.array([0, 0, 1, 1])
+        return LnsResult(opt_open, opt_assign, 24.0, 37.0, 1, 1, 0.0, [], work_seconds=0.0)
+
+    def mip(
+        problem, settings_, time_limit, start, progress, stop, t0, plan_nodes=None, offers=None
+    ):  # type: ignore[no-untyped-def]
+        seen["offers"] = offers
+        return RawSolve("feasible", 37.0, 20.0, start[0], start[1], start[2], 0.0, {"nodes": 0})
+
+    monkeypatch.setattr(solve_module, "open_set_search", search)
+    monkeypatch.setattr(solve_module, "_run", mip)
+    info: dict[str, object] = {}
+    big = np.array([False, False, True])
+    raw = _run_parallel(
+        pb,
+        FacilitySettings(time_limit=5.0),
+        5.0,
+        (big, no_modules(pb), np.full(4, 2)),
+        info,
+        None,
+        None,
+        time.perf_counter(),
+    )
+    assert raw.objective == 24.0 and raw.status == "feasible" and raw.bound == 20.0
+    assert raw.assign.tolist() == [0, 0, 1, 1]
+    offers = seen["offers"]
+    assert seen["on_improve"] == offers.offer and seen["incoming"] == offers.mip_best  # type: ignore[attr-defined]
+    assert info["open_search_objective"] == 24.0 and info["open_search_parallel"] is True
