@@ -582,6 +582,7 @@ def _run_parallel(
     progress: ProgressFn | None,
     stop: threading.Event | None,
     t0: float,
+    descended: bool = False,
 ) -> RawSolve:
     """The MIP on this thread and the open-set search on a second one, from the same plan.
 
@@ -589,11 +590,14 @@ def _run_parallel(
     offers each plan that beats its best to the MIP, which takes it as its incumbent
     (:class:`~solvers.layout.highs_model.PlanOffers`). The MIP runs to a proof or the clock;
     its end stops the search. The answer is the MIP's, or the search's plan when that is
-    cheaper (found after the MIP last asked for one).
+    cheaper (found after the MIP last asked for one). ``descended``: ``start`` is the plan
+    of :func:`_open_search`'s descents, whose work (``info["open_search_work_seconds"]``)
+    counts against the share; the search beside the MIP then iterates from it.
     """
     offers = PlanOffers()
     halt = threading.Event()
-    budget = WorkBudget.start(settings.time_limit * settings.open_search_share)
+    used = float(info.get("open_search_work_seconds", 0.0)) if descended else 0.0  # type: ignore[arg-type]
+    budget = WorkBudget.start(max(settings.time_limit * settings.open_search_share - used, 0.0))
     # a safety cap only: the MIP's end normally stops the search first. It ends a GAP MIP
     # under way PARALLEL_JOIN_SECONDS before the MIP's own end, so the join does not wait
     budget.cap = min(
@@ -622,7 +626,7 @@ def _run_parallel(
         try:
             plan = (start[0], start[2])
             exact = problem.p is not None and problem.p_limit == "exactly"
-            if exact and settings.open_search_lp_start:
+            if exact and settings.open_search_lp_start and not descended:
                 # with exactly p, two descents first: from the swap search's plan and from
                 # the rounded LP (another basin; pmedcap20 reaches its optimum only from
                 # there); the iterated search goes on from the cheaper
@@ -639,7 +643,6 @@ def _run_parallel(
                         plan = (other.open, other.assign)
                 budget.absorb(second)
             found.append(run(plan, budget, settings.open_search_idle_kicks))
-            found[-1].start_objective = solution_cost(problem, start[0], start[2])
         except BaseException as exc:  # re-raised on the caller's thread
             failed.append(exc)
 
@@ -653,14 +656,16 @@ def _run_parallel(
     if failed:
         raise failed[0]
     res = found[0]
+    cut_before: list[str] = list(info.get("open_search_cut", [])) if descended else []  # type: ignore[call-overload]
+    if not descended:
+        info["open_search_start"] = solution_cost(problem, start[0], start[2])
     info.update(
-        open_search_start=res.start_objective,
         open_search_objective=res.objective,
         open_search_descents=res.iterations,
         open_search_improvements=res.improvements,
-        open_search_work_seconds=round(budget.used, 3),
+        open_search_work_seconds=round(used + budget.used, 3),
         open_search_seconds=round(res.seconds, 3),
-        open_search_cut=list(budget.cut),
+        open_search_cut=cut_before + list(budget.cut),
         open_search_parallel=True,
         open_search_offers_taken=offers.taken,
     )
@@ -1035,6 +1040,7 @@ def _solve_facility(
     start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     search: Callable[[_Plan], tuple[np.ndarray, np.ndarray]] | None = None
     parallel = False  # the open-set search runs beside the MIP (_run_parallel)
+    descended = False  # ... after the descents of _open_search (exactly p)
     open_h = uncapacitated_local_search(
         problem,
         time_limit=min(settings.heuristic_seconds, settings.time_limit / 4),
@@ -1067,14 +1073,20 @@ def _solve_facility(
             and settings.solver == "highs"
             and problem.n_pairs <= OPEN_SEARCH_MAX_PAIRS
         ):
-            if settings.open_search_parallel:
-                # the search runs beside the MIP (_run_parallel), from the same plan
+            if settings.open_search_parallel and not _iterates(problem, settings):
+                # free count: the search runs beside the MIP (_run_parallel) from the same plan
                 open_h, a_h = cap_h
                 parallel = True
             else:
                 open_h, a_h, search = _open_search(
                     problem, settings, cap_h, info, progress, stop, t0
                 )
+                if settings.open_search_parallel and search is not None:
+                    # exactly p: after the descents, one undivided MIP with the iterated
+                    # search beside it instead of the first MIP / search / second MIP split
+                    search = None
+                    parallel = True
+                    descended = True
         elif cap_h is not None:
             open_h, a_h = _polish_assignment(problem, settings, *cap_h, t0)
     if open_h is not None and a_h is not None and (a_h >= 0).all():
@@ -1174,7 +1186,9 @@ def _solve_facility(
                 work, settings, max(left, 0.01), start, search, info, progress, stop, t0
             )
         elif parallel and start is not None and not sparse and problem is full:
-            raw = _run_parallel(work, settings, max(left, 0.01), start, info, progress, stop, t0)
+            raw = _run_parallel(
+                work, settings, max(left, 0.01), start, info, progress, stop, t0, descended
+            )
         else:
             nodes = None
             if plan_work is not None:

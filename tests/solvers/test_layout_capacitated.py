@@ -752,12 +752,15 @@ def test_solve_facility_small_cpmp_reaches_the_enumerated_optimum() -> None:
     sol = solve_facility(eight_point_cpmp(), FacilitySettings(time_limit=10.0))
     assert sol.objective == 31.0
     assert sol.status == "optimal"
+    # exactly p: the descents first, then the MIP with the iterated search beside it
+    assert sol.info["open_search_descent"] == 31.0
     assert sol.info["open_search_parallel"] is True
     one = solve_facility(
         eight_point_cpmp(), FacilitySettings(time_limit=10.0, open_search_parallel=False)
     )
     assert one.objective == 31.0 and one.status == "optimal"
     assert one.info["open_search_descent"] == 31.0
+    assert "open_search_parallel" not in one.info
     pb = eight_point_cpmp()
     assert evaluate(pb, sol.open, no_modules(pb), sol.assign)[1] == []
 
@@ -1507,3 +1510,50 @@ def test_the_parallel_search_takes_the_mip_plan_when_cheaper(
     offers = seen["offers"]
     assert seen["on_improve"] == offers.offer and seen["incoming"] == offers.mip_best  # type: ignore[attr-defined]
     assert info["open_search_objective"] == 24.0 and info["open_search_parallel"] is True
+
+
+def test_after_the_descents_the_search_beside_the_mip_only_iterates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Exactly p, ``descended``: the plan given is the descents' (swap and rounded LP), so the
+    search beside the MIP neither descends from the LP again nor starts over: one iterated
+    search from that plan, on what is left of the share."""
+    from solvers.layout.highs_model import RawSolve
+    from solvers.layout.solve import _run_parallel
+
+    pb = eight_point_cpmp()
+    start = capacitated_local_search(pb, time_limit=30, max_evaluations=400)
+    assert start is not None
+    calls: list[tuple[float, int, float]] = []
+
+    def search(problem, open_, assign, budget, **kw):  # type: ignore[no-untyped-def]
+        calls.append((solution_cost(problem, open_, assign), kw["max_idle_kicks"], budget.total))
+        return LnsResult(open_, assign, 41.0, 41.0, 1, 0, 0.0, [], work_seconds=0.0)
+
+    def no_lp(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the rounded LP was descended from already")
+
+    def mip(
+        problem, settings_, time_limit, start_, progress, stop, t0, plan_nodes=None, offers=None
+    ):  # type: ignore[no-untyped-def]
+        return RawSolve("feasible", 41.0, 30.0, start_[0], start_[1], start_[2], 0.0, {})
+
+    monkeypatch.setattr(solve_module, "open_set_search", search)
+    monkeypatch.setattr(solve_module, "lp_rounded_start", no_lp)
+    monkeypatch.setattr(solve_module, "_run", mip)
+    settings_ = FacilitySettings(time_limit=10.0)
+    info: dict[str, object] = {"open_search_work_seconds": 1.5, "open_search_cut": []}
+    _run_parallel(
+        pb,
+        settings_,
+        10.0,
+        (start[0], no_modules(pb), start[1]),
+        info,
+        None,
+        None,
+        time.perf_counter(),
+        True,
+    )
+    share = settings_.time_limit * settings_.open_search_share
+    assert calls == [(41.0, settings_.open_search_idle_kicks, pytest.approx(share - 1.5))]
+    assert info["open_search_work_seconds"] == 1.5  # the stand-in search charged nothing
