@@ -115,7 +115,7 @@ def summary_notes(
         "(solvers/layout/cap_start.py, capacitated.py) first for capacitated p-median above "
         "40,000 pairs (with a set-partitioning column generation, cluster_cg.py, where a "
         "median serves at most 6 customers on average), and the open-set search with exact "
-        "assignments (open_search.py) around "
+        "assignments (open_search.py) on a second thread beside "
         "the MIP for smaller single-source capacitated ones; baseline = dense PuLP + CBC, "
         "1 thread; "
         "time_ratio = baseline time / our time.",

@@ -749,20 +749,19 @@ def test_lp_start_reaches_pmedcap20_where_the_swap_search_stops(shared_benchmark
 
 
 def test_solve_facility_small_cpmp_reaches_the_enumerated_optimum() -> None:
-    sol = solve_facility(eight_point_cpmp(), FacilitySettings(time_limit=10.0))
-    assert sol.objective == 31.0
-    assert sol.status == "optimal"
-    # exactly p: the descents first, then the MIP with the iterated search beside it
-    assert sol.info["open_search_descent"] == 31.0
-    assert sol.info["open_search_parallel"] is True
-    one = solve_facility(
-        eight_point_cpmp(), FacilitySettings(time_limit=10.0, open_search_parallel=False)
-    )
+    """Exactly p: by default the one-core path (descents, MIP); with the search beside the
+    MIP (``open_search_parallel=True``) the descents first, then the MIP with the iterated
+    search beside it. The same optimum, proven, either way."""
+    pb = eight_point_cpmp()
+    one = solve_facility(pb, FacilitySettings(time_limit=10.0))
     assert one.objective == 31.0 and one.status == "optimal"
     assert one.info["open_search_descent"] == 31.0
     assert "open_search_parallel" not in one.info
-    pb = eight_point_cpmp()
-    assert evaluate(pb, sol.open, no_modules(pb), sol.assign)[1] == []
+    both = solve_facility(pb, FacilitySettings(time_limit=10.0, open_search_parallel=True))
+    assert both.objective == 31.0 and both.status == "optimal"
+    assert both.info["open_search_descent"] == 31.0
+    assert both.info["open_search_parallel"] is True
+    assert evaluate(pb, both.open, no_modules(pb), both.assign)[1] == []
 
 
 def test_solve_facility_without_open_search_keeps_the_old_path() -> None:
