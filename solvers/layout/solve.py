@@ -69,11 +69,7 @@ from solvers.layout.heuristics import (
 from solvers.layout.highs_model import PlanOffers, RawSolve, integral_costs, solve_highs
 from solvers.layout.lagrangian import applies as lagrangian_applies
 from solvers.layout.lagrangian import knapsack_applies, lagrangian_eliminate, lagrangian_knapsack
-from solvers.layout.open_search import (
-    OPEN_SEARCH_MAX_PAIRS,
-    lp_rounded_start,
-    open_set_search,
-)
+from solvers.layout.open_search import OPEN_SEARCH_MAX_PAIRS, lp_rounded_start, open_set_search
 from solvers.layout.problem import (
     FacilityProblem,
     FacilitySolution,
@@ -641,25 +637,7 @@ def _run_parallel(
 
     def search() -> None:
         try:
-            plan = (start[0], start[2])
-            exact = problem.p is not None and problem.p_limit == "exactly"
-            if exact and settings.open_search_lp_start and not descended:
-                # with exactly p, two descents first: from the swap search's plan and from
-                # the rounded LP (another basin; pmedcap20 reaches its optimum only from
-                # there); the iterated search goes on from the cheaper
-                first = run(plan, budget, 0)
-                second = WorkBudget.start(settings.time_limit * settings.open_search_descent_share)
-                second.cap = budget.cap
-                lp_plan = lp_rounded_start(problem, second, seed=settings.seed)
-                plan = (first.open, first.assign)
-                if lp_plan is not None and not halt.is_set():
-                    other = run(lp_plan, second, 0)
-                    offers.offer(other.open, other.assign, other.objective)
-                    info["open_search_lp_descent"] = other.objective
-                    if other.objective < first.objective - 1e-9 * max(1.0, abs(first.objective)):
-                        plan = (other.open, other.assign)
-                budget.absorb(second)
-            found.append(run(plan, budget, settings.open_search_idle_kicks))
+            found.append(run((start[0], start[2]), budget, settings.open_search_idle_kicks))
         except BaseException as exc:  # re-raised on the caller's thread
             failed.append(exc)
 

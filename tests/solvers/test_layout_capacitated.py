@@ -1515,8 +1515,8 @@ def test_after_the_descents_the_search_beside_the_mip_only_iterates(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Exactly p, ``descended``: the plan given is the descents' (swap and rounded LP), so the
-    search beside the MIP neither descends from the LP again nor starts over: one iterated
-    search from that plan, on what is left of the share."""
+    search beside the MIP is one iterated search from that plan, on what is left of the
+    share."""
     from solvers.layout.highs_model import RawSolve
     from solvers.layout.solve import _run_parallel
 
@@ -1529,16 +1529,12 @@ def test_after_the_descents_the_search_beside_the_mip_only_iterates(
         calls.append((solution_cost(problem, open_, assign), kw["max_idle_kicks"], budget.total))
         return LnsResult(open_, assign, 41.0, 41.0, 1, 0, 0.0, [], work_seconds=0.0)
 
-    def no_lp(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise AssertionError("the rounded LP was descended from already")
-
     def mip(
         problem, settings_, time_limit, start_, progress, stop, t0, plan_nodes=None, offers=None
     ):  # type: ignore[no-untyped-def]
         return RawSolve("feasible", 41.0, 30.0, start_[0], start_[1], start_[2], 0.0, {})
 
     monkeypatch.setattr(solve_module, "open_set_search", search)
-    monkeypatch.setattr(solve_module, "lp_rounded_start", no_lp)
     monkeypatch.setattr(solve_module, "_run", mip)
     settings_ = FacilitySettings(time_limit=10.0)
     info: dict[str, object] = {"open_search_work_seconds": 1.5, "open_search_cut": []}
