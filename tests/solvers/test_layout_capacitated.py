@@ -1552,3 +1552,37 @@ def test_after_the_descents_the_search_beside_the_mip_only_iterates(
     share = settings_.time_limit * settings_.open_search_share
     assert calls == [(41.0, settings_.open_search_idle_kicks, pytest.approx(share - 1.5))]
     assert info["open_search_work_seconds"] == 1.5  # the stand-in search charged nothing
+
+
+def test_threaded_descents_give_the_plans_of_one_after_the_other() -> None:
+    """Exactly p: the descents from the swap plan and from the rounded LP run on two threads;
+    each is work-limited on its own budget, so both end where they end one after the other."""
+    pb = random_cpmp(11, 40, 4)
+    kw = {"time_limit": 20.0, "open_search_mip_first": 0.05}
+    both = solve_facility(pb, FacilitySettings(**kw))
+    one = solve_facility(pb, FacilitySettings(**kw, open_search_descents_threaded=False))
+    for key in ("open_search_start", "open_search_descent", "open_search_lp_descent"):
+        assert both.info[key] == one.info[key], key
+    assert both.info["open_search_cut"] == one.info["open_search_cut"] == []
+    assert both.objective == one.objective
+
+
+def test_a_failing_lp_descent_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("lp start failed")
+
+    monkeypatch.setattr(solve_module, "lp_rounded_start", boom)
+    with pytest.raises(RuntimeError, match="lp start failed"):
+        solve_facility(random_cpmp(11, 40, 4), FacilitySettings(time_limit=10.0))
+
+
+def test_progress_beside_another_stage_only_improves() -> None:
+    from solvers.layout.solve import _improving_only
+    from solvers.progress import ProgressEvent
+
+    seen: list[float | None] = []
+    fn = _improving_only(lambda ev: seen.append(ev.objective))
+    assert fn is not None and _improving_only(None) is None
+    for obj in (10.0, 12.0, 9.0, 9.0, None, 8.5):
+        fn(ProgressEvent(0.0, obj, None, "x"))
+    assert seen == [10.0, 9.0, None, 8.5]
