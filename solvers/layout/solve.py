@@ -240,11 +240,14 @@ class FacilitySettings(BaseModel):
         "beside the MIP). True: beside the MIP with exactly p too. False: never.",
     )
     open_search_descents_threaded: bool = Field(
-        True,
+        False,
         description="With exactly p: the two open-set descents (from the swap search's plan "
         "and from the rounded LP) run at once on two threads. Each is work-limited on its "
         "own budget, so the plans are those of one after the other; HiGHS releases the GIL "
-        "in their LPs and MIPs, so they take less wall time and leave more to the MIP.",
+        "in their LPs and MIPs, so they take less wall time and leave more to the MIP "
+        "(pmedcap14/19/20 on a slow machine: 6.9-7.4 s of 10 instead of about 8.9 s). Off by "
+        "default: Osman–Christofides at 10 s gave 18 of 20 with it, 19 without (one bench "
+        "run each on the same machine; the later MIPs run on the clock, so the rows vary).",
     )
     open_search_mip_first: float = Field(
         0.5,

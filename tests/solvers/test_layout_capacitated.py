@@ -1559,8 +1559,8 @@ def test_threaded_descents_give_the_plans_of_one_after_the_other() -> None:
     each is work-limited on its own budget, so both end where they end one after the other."""
     pb = random_cpmp(11, 40, 4)
     kw = {"time_limit": 20.0, "open_search_mip_first": 0.05}
-    both = solve_facility(pb, FacilitySettings(**kw))
-    one = solve_facility(pb, FacilitySettings(**kw, open_search_descents_threaded=False))
+    both = solve_facility(pb, FacilitySettings(**kw, open_search_descents_threaded=True))
+    one = solve_facility(pb, FacilitySettings(**kw))
     for key in ("open_search_start", "open_search_descent", "open_search_lp_descent"):
         assert both.info[key] == one.info[key], key
     assert both.info["open_search_cut"] == one.info["open_search_cut"] == []
@@ -1573,7 +1573,10 @@ def test_a_failing_lp_descent_is_raised(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(solve_module, "lp_rounded_start", boom)
     with pytest.raises(RuntimeError, match="lp start failed"):
-        solve_facility(random_cpmp(11, 40, 4), FacilitySettings(time_limit=10.0))
+        solve_facility(
+            random_cpmp(11, 40, 4),
+            FacilitySettings(time_limit=10.0, open_search_descents_threaded=True),
+        )
 
 
 def test_progress_beside_another_stage_only_improves() -> None:
