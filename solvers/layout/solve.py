@@ -676,25 +676,24 @@ def _run_parallel(
     found: list[LnsResult] = []
     failed: list[BaseException] = []
 
-    def run(plan: tuple[np.ndarray, np.ndarray], part: WorkBudget, kicks: int) -> LnsResult:
-        return open_set_search(
-            problem,
-            plan[0],
-            plan[1],
-            part,
-            seed=settings.seed,
-            candidates=PARALLEL_SEARCH_CANDIDATES,
-            max_idle_kicks=kicks,
-            progress=progress,
-            stop=halt,
-            t0=t0,
-            on_improve=offers.offer,
-            incoming=offers.mip_best if kicks > 0 else None,
-        )
-
     def search() -> None:
         try:
-            found.append(run((start[0], start[2]), budget, settings.open_search_idle_kicks))
+            found.append(
+                open_set_search(
+                    problem,
+                    start[0],
+                    start[2],
+                    budget,
+                    seed=settings.seed,
+                    candidates=PARALLEL_SEARCH_CANDIDATES,
+                    max_idle_kicks=settings.open_search_idle_kicks,
+                    progress=progress,
+                    stop=halt,
+                    t0=t0,
+                    on_improve=offers.offer,
+                    incoming=offers.mip_best,
+                )
+            )
         except BaseException as exc:  # re-raised on the caller's thread
             failed.append(exc)
 
