@@ -651,7 +651,6 @@ def _run_parallel(
     progress: ProgressFn | None,
     stop: threading.Event | None,
     t0: float,
-    descended: bool = False,
 ) -> RawSolve:
     """The MIP on this thread and the open-set search on a second one, from the same plan.
 
@@ -659,10 +658,12 @@ def _run_parallel(
     offers each plan that beats its best to the MIP, which takes it as its incumbent
     (:class:`~solvers.layout.highs_model.PlanOffers`). The MIP runs to a proof or the clock;
     its end stops the search. The answer is the MIP's, or the search's plan when that is
-    cheaper (found after the MIP last asked for one). ``descended``: ``start`` is the plan
-    of :func:`_open_search`'s descents, whose work (``info["open_search_work_seconds"]``)
-    counts against the share; the search beside the MIP then iterates from it.
+    cheaper (found after the MIP last asked for one). With :func:`_iterates` (exactly p)
+    ``start`` is the plan of :func:`_open_search`'s descents, whose work
+    (``info["open_search_work_seconds"]``) counts against the share; the search beside the
+    MIP then iterates from it.
     """
+    descended = _iterates(problem, settings)
     offers = PlanOffers()
     halt = threading.Event()
     progress = _improving_only(progress)
@@ -1098,7 +1099,6 @@ def _solve_facility(
     start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     search: Callable[[_Plan], tuple[np.ndarray, np.ndarray]] | None = None
     parallel = False  # the open-set search runs beside the MIP (_run_parallel)
-    descended = False  # ... after the descents of _open_search (exactly p)
     open_h = uncapacitated_local_search(
         problem,
         time_limit=min(settings.heuristic_seconds, settings.time_limit / 4),
@@ -1144,7 +1144,6 @@ def _solve_facility(
                     # search beside it instead of the first MIP / search / second MIP split
                     search = None
                     parallel = True
-                    descended = True
         elif cap_h is not None:
             open_h, a_h = _polish_assignment(problem, settings, *cap_h, t0)
     if open_h is not None and a_h is not None and (a_h >= 0).all():
@@ -1244,9 +1243,7 @@ def _solve_facility(
                 work, settings, max(left, 0.01), start, search, info, progress, stop, t0
             )
         elif parallel and start is not None and not sparse and problem is full:
-            raw = _run_parallel(
-                work, settings, max(left, 0.01), start, info, progress, stop, t0, descended
-            )
+            raw = _run_parallel(work, settings, max(left, 0.01), start, info, progress, stop, t0)
         else:
             nodes = None
             if plan_work is not None:

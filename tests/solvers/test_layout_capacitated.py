@@ -1514,7 +1514,7 @@ def test_the_parallel_search_takes_the_mip_plan_when_cheaper(
 def test_after_the_descents_the_search_beside_the_mip_only_iterates(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Exactly p, ``descended``: the plan given is the descents' (swap and rounded LP), so the
+    """Exactly p: the plan given is the descents' (swap and rounded LP), so the
     search beside the MIP is one iterated search from that plan, on what is left of the
     share."""
     from solvers.layout.highs_model import RawSolve
@@ -1547,7 +1547,6 @@ def test_after_the_descents_the_search_beside_the_mip_only_iterates(
         None,
         None,
         time.perf_counter(),
-        True,
     )
     share = settings_.time_limit * settings_.open_search_share
     assert calls == [(41.0, settings_.open_search_idle_kicks, pytest.approx(share - 1.5))]
