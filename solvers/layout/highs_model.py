@@ -445,6 +445,16 @@ def solve_highs(
             val[e0 : e0 + size_i.size] = np.maximum(tot - pb.size_limit * s_open, 0.0)[size_i]
         return val
 
+    def from_columns(col: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The model's column values as a plan (open, modules, assign; −1 on a fallback)."""
+        s_open = col[y0 : y0 + n_f] > 0.5
+        s_mod = np.zeros((n_f, n_l), dtype=np.int64)
+        s_mod[mod_i, mod_l] = np.round(col[m0 : m0 + mod_i.size]).astype(np.int64)
+        xs = np.flatnonzero(col[x0 : x0 + n_p] > 0.5)
+        s_assign = -np.ones(n_c, dtype=np.int64)
+        s_assign[pb.pair_customer[xs]] = pb.pair_facility[xs]
+        return s_open, s_mod, s_assign
+
     if start is not None:
         val = to_columns(*start)
         h.setSolution(n_cols, np.arange(n_cols, dtype=np.int32), val)
@@ -469,14 +479,9 @@ def solve_highs(
         h.cbMipUserSolution.subscribe(on_user)
 
         def on_found(e: highspy.cb.HighsCallbackEvent) -> None:  # type: ignore[name-defined]
-            col_e = np.asarray(e.data_out.mip_solution)
-            xs_e = np.flatnonzero(col_e[x0 : x0 + n_p] > 0.5)
-            a_e = -np.ones(n_c, dtype=np.int64)
-            a_e[pb.pair_customer[xs_e]] = pb.pair_facility[xs_e]
+            o_e, _, a_e = from_columns(np.asarray(e.data_out.mip_solution))
             if (a_e >= 0).all() and mod_i.size == 0:
-                offers.mip_found(
-                    col_e[y0 : y0 + n_f] > 0.5, a_e, float(e.data_out.objective_function_value)
-                )
+                offers.mip_found(o_e, a_e, float(e.data_out.objective_function_value))
 
         h.cbMipImprovingSolution.subscribe(on_found)
 
@@ -578,12 +583,7 @@ def solve_highs(
                 build_info["plan_node"], obj, col = snapshot[-1]
             elif start is not None:
                 col, obj = val, float(np.dot(cost, val))
-    open_ = col[y0 : y0 + n_f] > 0.5
-    modules = np.zeros((n_f, n_l), dtype=np.int64)
-    modules[mod_i, mod_l] = np.round(col[m0 : m0 + mod_i.size]).astype(np.int64)
-    xs = np.flatnonzero(col[x0 : x0 + n_p] > 0.5)
-    assign = -np.ones(n_c, dtype=np.int64)
-    assign[pb.pair_customer[xs]] = pb.pair_facility[xs]
+    open_, modules, assign = from_columns(col)
     bound = float(info_h.mip_dual_bound)
     if optimal and integral_costs(pb):
         bound = max(bound, float(np.ceil(obj - 0.999 - 1e-9)))
